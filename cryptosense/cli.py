@@ -1,0 +1,67 @@
+"""The ``cryptosense`` console script: one subcommand per stage.
+
+Each subcommand lives in ``cryptosense/commands/<area>.py`` as ``register(subparsers)``;
+handlers take ``(args, settings)`` and return an exit code. Heavy libraries are imported
+inside the handlers, so ``cryptosense --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.settings import ConfigError, Settings, load_settings
+from cryptosense import __version__
+from cryptosense.commands import collect, index, nlp, service
+from cryptosense.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cryptosense",
+        description="Crypto sentiment and market context: collect, score, index, serve.",
+    )
+    parser.add_argument("--version", action="version", version=f"cryptosense {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML settings file (else CRYPTOSENSE_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (collect, nlp, index, service):
+        module.register(sub)
+    return parser
+
+
+def configure_logging(settings: Settings, *, verbose: bool, quiet: bool) -> None:
+    level = "DEBUG" if verbose else "WARNING" if quiet else settings.log_level
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    for noisy in ("httpx", "httpcore", "urllib3", "filelock", "huggingface_hub", "prawcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as err:
+        print(f"cryptosense: {err}", file=sys.stderr)
+        return 2
+    configure_logging(settings, verbose=args.verbose, quiet=args.quiet)
+    try:
+        return int(args.handler(args, settings) or 0)
+    except (UserError, ConfigError) as err:
+        print(f"cryptosense: {err}", file=sys.stderr)
+        return getattr(err, "exit_code", 2)
+    except KeyboardInterrupt:
+        print("cryptosense: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""Subcommands, one module per stage; each exposes ``register(subparsers)``."""
