@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
-from cryptosense.commands import collect, index, nlp, service
+from cryptosense.commands import backfill, collect, imports, index, nlp, service, vectors
 from cryptosense.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (collect, nlp, index, service):
+    for module in (collect, imports, backfill, nlp, vectors, index, service):
         module.register(sub)
     return parser
 

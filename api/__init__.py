@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): sentiment series, documents, sources; later chat, subscriptions."""

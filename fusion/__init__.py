@@ -1,0 +1,1 @@
+"""Fusion: sentiment indices + price + on-chain features -> signals (walk-forward, as-of)."""

@@ -1,0 +1,1 @@
+"""NLP: sentiment scoring, embeddings and vector search, sentiment indices."""
