@@ -1,0 +1,72 @@
+"""Small helpers shared by the market-data collectors (prices, on-chain) and their CSV importers.
+
+Kept free of heavy imports (no ccxt) so the CSV importers and the CLI load fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.store import Store
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_TIMEFRAME = re.compile(r"^(\d+)([mhdw])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+StoreLookup = Callable[[], Store | None]
+
+
+class TimeframeError(ValueError):
+    """A timeframe string that is not ``<n>m``, ``<n>h``, ``<n>d`` or ``<n>w``."""
+
+
+def timeframe_seconds(timeframe: str) -> int:
+    """Length of one candle in seconds (``"1h"`` -> 3600), the ccxt spelling of timeframes."""
+    match = _TIMEFRAME.match(timeframe.strip())
+    if not match or int(match.group(1)) == 0:
+        raise TimeframeError(f"timeframe {timeframe!r} is not like 1m, 15m, 1h, 4h, 1d or 1w")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def iso(value: datetime) -> str:
+    """Compact UTC ISO form used in reports and cursors."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class ExistingStore:
+    """Opens the configured store on first use, and only if it already exists.
+
+    Collectors read their stored position (``Store.last_candle_ts``, ``last_onchain_day``)
+    through this, so a ``--dry-run`` on a fresh machine creates no database, while a normal
+    run (where the runner has created the store) continues exactly after what is stored.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = settings.database_url
+        self._echo = settings.db.echo
+        self._store: Store | None = None
+
+    def __call__(self) -> Store | None:
+        if self._store is not None:
+            return self._store
+        if self._url.startswith("sqlite:///"):
+            path = Path(self._url.removeprefix("sqlite:///")).expanduser()
+            if not path.is_file():
+                return None
+        store = Store(self._url, echo=self._echo)
+        store.create_all()
+        self._store = store
+        return store
