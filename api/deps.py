@@ -1,0 +1,92 @@
+"""The services the API runs on, and its dependencies, declared once as ``Annotated`` aliases.
+
+Routers ask for ``StoreDep``, ``SettingsDep``, ``ModelVersionDep``, ``ClockDep`` or
+``KnownAsset`` and never build anything themselves; tests hand :func:`api.app.create_app`
+their own :class:`Services` (a store on a temporary SQLite file or the local PostgreSQL, a
+fixed clock) instead of patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, status
+
+from core.records import utcnow
+from core.settings import Settings
+from core.store import SourceStateRow, Store
+
+
+@dataclass
+class Services:
+    """What the API needs, built once per app (in its lifespan) unless the caller gives it.
+
+    ``model_version`` names the scores the API serves (default: the newest version with
+    stored scores); ``source_health`` lists collector health (default: the store's source
+    states); ``clock`` is "now" for the still-open index bucket.
+    """
+
+    store: Store
+    model_version: Callable[[], str | None]
+    source_health: Callable[[], Sequence[SourceStateRow]] | None = None
+    clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        store = Store.from_settings(settings)
+        return cls(store=store, model_version=store.latest_model_version)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_store(services: ServicesDep) -> Store:
+    return services.store
+
+
+def get_model_version(services: ServicesDep) -> str | None:
+    return services.model_version()
+
+
+def get_clock(services: ServicesDep) -> Callable[[], datetime]:
+    return services.clock
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+ModelVersionDep = Annotated[str | None, Depends(get_model_version)]
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+
+
+def require_known_asset(store: Store, raw: str) -> str:
+    """The asset symbol, upper-cased; 404 when no stored document mentions it."""
+    asset = raw.strip().upper()
+    if not store.asset_counts(asset):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"unknown asset {raw!r}: no stored document mentions it (see /v1/assets)",
+        )
+    return asset
+
+
+def known_asset(
+    store: StoreDep,
+    asset: Annotated[str, Path(description="asset symbol, any case, e.g. BTC or btc")],
+) -> str:
+    return require_known_asset(store, asset)
+
+
+KnownAsset = Annotated[str, Depends(known_asset)]

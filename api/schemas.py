@@ -1,0 +1,98 @@
+"""Response bodies of the public API (pydantic), one per endpoint, documented in /docs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from core.records import Frequency
+
+Family = Literal["all", "news", "reddit"]
+
+
+class SentimentPoint(BaseModel):
+    ts: datetime = Field(description="start of the bucket (UTC)")
+    asof: datetime = Field(
+        description="when this value became known: the bucket's end, or the time it was "
+        "computed for the still-open bucket"
+    )
+    value: float = Field(description="mean sentiment of the bucket's documents, in [-1, 1]")
+    index: float = Field(description="EWMA-smoothed index, 0 (bearish) .. 50 .. 100 (bullish)")
+    n_docs: int
+    mean: float
+    dispersion: float = Field(description="standard deviation of the bucket's scores")
+    share_bullish: float
+    share_bearish: float
+    weighted_mean: float = Field(description="engagement-weighted mean sentiment")
+    zscore: float | None = Field(
+        description="bucket mean against the asset's trailing baseline; null until enough history"
+    )
+    partial: bool = Field(description="true for the still-open bucket: provisional, may change")
+
+
+class SentimentSeries(BaseModel):
+    asset: str
+    freq: Frequency
+    family: Family
+    model_version: str | None = Field(description="model whose scores built the series")
+    points: list[SentimentPoint]
+
+
+class AssetCount(BaseModel):
+    asset: str
+    documents: int
+
+
+class AssetList(BaseModel):
+    assets: list[AssetCount]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    url: str | None
+    title: str
+    source: str = Field(description="the source that first brought the document")
+    sources: list[str] = Field(description="every source the document arrived through")
+    family: str
+    assets: list[str]
+    published_at: datetime
+    ingested_at: datetime
+    label: str
+    score: float = Field(description="p_positive - p_negative, in [-1, 1]")
+
+
+class DocumentList(BaseModel):
+    model_version: str | None
+    documents: list[DocumentOut]
+
+
+class SourceHealth(BaseModel):
+    name: str
+    status: Literal["ok", "failing", "paused", "never run"]
+    circuit: Literal["open", "closed"]
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    circuit_open_until: datetime | None
+    items_today: int
+
+
+class SourceList(BaseModel):
+    sources: list[SourceHealth]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "error"]
+    db: str = Field(description="'ok', or why the database cannot be reached")
+    dialect: str
+    model_version: str | None = None
+    documents: int | None = None
+    scores: int | None = None
+    index_points: int | None = None
+
+
+class Error(BaseModel):
+    detail: str = Field(description="what went wrong, for a person to read")
