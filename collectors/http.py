@@ -145,7 +145,7 @@ class HttpFetcher:
 
         def _wait(state: RetryCallState) -> float:
             base = wait_exponential_jitter(
-                initial=self.settings.backoff_base_s, max=60, jitter=self.settings.backoff_base_s
+                multiplier=self.settings.backoff_base_s, max=60, jitter=self.settings.backoff_base_s
             )(state)
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _Retryable) and exc.retry_after is not None:
