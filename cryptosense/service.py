@@ -1,0 +1,131 @@
+"""The long-running service: a pipeline thread (collect -> score -> index) beside the API.
+
+``cryptosense run`` builds everything from settings: the sources (or, without internet, the
+offline demo feeds served from 127.0.0.1 through the same collector), the sentiment model
+(trained offline on first start when the hub is unreachable), and the FastAPI app. The API
+is up at once; points appear as soon as the first documents are scored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from collectors.base import Collector
+from collectors.registry import CollectOptions, build_collectors
+from collectors.scheduler import Scheduler
+from core.records import utcnow
+from core.settings import Settings
+from core.store import Store
+
+if TYPE_CHECKING:
+    from collectors.demo import DemoFeedServer
+    from nlp.sentiment.base import SentimentModel
+
+log = logging.getLogger(__name__)
+
+# Sources a full run polls, in order; each skips itself plainly when unconfigured. The feeds
+# are polled once: through "news" (article text extracted) or plain "rss" (summaries only).
+RUN_SOURCES = ("reddit", "cryptopanic", "prices", "onchain")
+
+
+@dataclass
+class PipelineStatus:
+    """What the API reads about the pipeline (thread-safe enough: single writer)."""
+
+    model_version: str | None = None
+    state: str = "starting"
+    demo: bool = False
+    last_step_at: str | None = None
+    scored: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def build_sources(
+    settings: Settings, *, demo: bool
+) -> tuple[list[Collector], DemoFeedServer | None]:
+    if demo:
+        from collectors.demo import DemoFeedServer
+
+        server = DemoFeedServer().start()
+        demo_settings = settings.model_copy(
+            update={"rss": settings.rss.model_copy(update={"feeds": tuple(server.feed_specs())})}
+        )
+        return build_collectors("rss", demo_settings, CollectOptions()), server
+    collectors: list[Collector] = []
+    feeds = "news" if settings.news.fetch_articles else "rss"
+    for source in (feeds, *RUN_SOURCES):
+        try:
+            collectors.extend(build_collectors(source, settings, CollectOptions()))
+        except Exception as err:  # one source's set-up problem must not stop the others
+            log.error("source %s not started: %s", source, err)
+    return collectors, None
+
+
+class Pipeline:
+    """Collect due sources, score new documents, update the index; repeat."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        collectors: list[Collector],
+        status: PipelineStatus,
+        *,
+        model_factory: Callable[[Settings], SentimentModel] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.status = status
+        self.scheduler = Scheduler(collectors, store, settings.http)
+        self._model_factory = model_factory
+        self._model: SentimentModel | None = None
+        self.stop_event = threading.Event()
+
+    def model(self) -> SentimentModel:
+        if self._model is None:
+            self.status.state = "loading-model"
+            if self._model_factory is None:
+                from nlp.sentiment.factory import build_sentiment_model
+
+                self._model_factory = build_sentiment_model
+            self._model = self._model_factory(self.settings)
+            self.status.model_version = self._model.version
+            log.info("sentiment model ready: %s", self._model.version)
+        return self._model
+
+    def step(self) -> dict[str, Any]:
+        from nlp.index import update_index
+        from nlp.scoring import score_pending
+
+        outcomes = self.scheduler.run_due()
+        model = self.model()
+        self.status.state = "running"
+        scored = 0
+        while True:
+            n = score_pending(
+                self.store, model, batch_size=self.settings.sentiment.batch_size, limit=2000
+            )
+            scored += n
+            if n == 0 or self.stop_event.is_set():
+                break
+        if scored or outcomes:
+            update_index(self.store, model.version, self.settings.index)
+        self.status.scored += scored
+        self.status.last_step_at = utcnow().isoformat()
+        return {"polled": len(outcomes), "scored": scored}
+
+    def run_forever(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                report = self.step()
+                if report["polled"] or report["scored"]:
+                    log.info("pipeline: %s", report)
+            except Exception as err:  # keep serving; the error is visible in /healthz
+                log.exception("pipeline step failed")
+                self.status.errors = [*self.status.errors[-9:], f"{type(err).__name__}: {err}"]
+            wait = min(self.scheduler.seconds_until_next(), 30.0)
+            self.stop_event.wait(max(wait, 1.0))
