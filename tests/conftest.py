@@ -14,6 +14,9 @@ import pytest
 from core.settings import Settings, load_settings
 from core.store import Store
 from tests.loopback import LoopbackServer, serve
+from tests.sentiment_fixtures import seed_subset_csv, trained_sentiment
+
+__all__ = ["seed_subset_csv", "trained_sentiment"]  # session fixtures for every folder
 
 PG_ADMIN_URL = os.environ.get(
     "CRYPTOSENSE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -21,7 +21,7 @@ from nlp.sentiment.factory import (
 from nlp.sentiment.hf import LocalSentimentModel, ModelLoadError
 from nlp.sentiment.train import TrainResult
 from tests.loopback import LoopbackServer, Reply
-from tests.nlp.conftest import QUICK
+from tests.sentiment_fixtures import QUICK
 
 
 def _settings(settings: Settings, **sentiment: object) -> Settings:

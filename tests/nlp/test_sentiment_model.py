@@ -12,7 +12,7 @@ import pytest
 from nlp.sentiment.data import TFNS_LABEL_MAP, load_labelled
 from nlp.sentiment.hf import LocalSentimentModel, directory_version
 from nlp.sentiment.train import TrainConfig, TrainError, TrainResult, train_model
-from tests.nlp.conftest import QUICK, write_seed_subset
+from tests.sentiment_fixtures import QUICK, write_seed_subset
 
 pytestmark = pytest.mark.slow
 
