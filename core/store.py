@@ -471,17 +471,7 @@ class Store:
     def get_score(self, doc_id: str, model_version: str) -> SentimentScore | None:
         with self.session() as s:
             row = s.get(SentimentScoreRow, (doc_id, model_version))
-            if row is None:
-                return None
-            return SentimentScore(
-                document_id=row.document_id,
-                model_version=row.model_version,
-                label=Label(row.label),
-                p_negative=row.p_negative,
-                p_neutral=row.p_neutral,
-                p_positive=row.p_positive,
-                scored_at=row.scored_at,
-            )
+            return None if row is None else _row_score(row)
 
     def cached_sentiment(
         self, model_version: str, text_hashes: Sequence[str]
@@ -604,7 +594,10 @@ class Store:
         family: str = "all",
         start: datetime | None = None,
         end: datetime | None = None,
+        limit: int | None = None,
     ) -> list[IndexPoint]:
+        """Stored points with ``start <= ts < end``, oldest first; with ``limit``, the newest
+        ``limit`` of them."""
         with self.session() as s:
             q = select(IndexPointRow).where(
                 IndexPointRow.asset == asset,
@@ -616,7 +609,11 @@ class Store:
                 q = q.where(col(IndexPointRow.ts) >= start)
             if end is not None:
                 q = q.where(col(IndexPointRow.ts) < end)
-            rows = s.exec(q.order_by(col(IndexPointRow.ts))).all()
+            if limit is None:
+                rows = list(s.exec(q.order_by(col(IndexPointRow.ts))).all())
+            else:
+                rows = list(s.exec(q.order_by(col(IndexPointRow.ts).desc()).limit(limit)).all())
+                rows.reverse()
             return [IndexPoint.model_validate(r.model_dump()) for r in rows]
 
     # read models for the sentiment index and the HTTP API -------------------------------
@@ -691,21 +688,9 @@ class Store:
         limit: int = 500,
     ) -> list[IndexPoint]:
         """The newest ``limit`` stored points with ``start <= ts < end``, oldest first."""
-        table = IndexPointRow.__table__  # type: ignore[attr-defined]
-        q = sa_select(table).where(
-            table.c.asset == asset,
-            table.c.freq == freq.value,
-            table.c.family == family,
-            table.c.model_version == model_version,
+        return self.index_points(
+            asset, freq, model_version, family=family, start=start, end=end, limit=limit
         )
-        if start is not None:
-            q = q.where(table.c.ts >= start)
-        if end is not None:
-            q = q.where(table.c.ts < end)
-        with self.session() as s:
-            # Plain rows, not ORM objects: this is the API's hot path (hundreds of points).
-            rows = s.execute(q.order_by(table.c.ts.desc()).limit(limit)).all()
-        return [IndexPoint.model_validate(dict(r._mapping)) for r in reversed(rows)]
 
     def index_points_window(
         self, model_version: str, freq: Frequency, *, start: datetime, end: datetime
@@ -795,15 +780,7 @@ class Store:
             return [
                 CitedDocument(
                     document=_row_doc(d, tuple(sorted(assets[d.id]))),
-                    score=SentimentScore(
-                        document_id=sc.document_id,
-                        model_version=sc.model_version,
-                        label=Label(sc.label),
-                        p_negative=sc.p_negative,
-                        p_neutral=sc.p_neutral,
-                        p_positive=sc.p_positive,
-                        scored_at=sc.scored_at,
-                    ),
+                    score=_row_score(sc),
                     sources=tuple(sorted(sources[d.id])),
                 )
                 for d, sc in pairs
@@ -982,6 +959,18 @@ def _doc_row(d: Document) -> dict[str, Any]:
         "lang": d.lang,
         "meta": json.loads(json.dumps(meta, default=str)),
     }
+
+
+def _row_score(row: SentimentScoreRow) -> SentimentScore:
+    return SentimentScore(
+        document_id=row.document_id,
+        model_version=row.model_version,
+        label=Label(row.label),
+        p_negative=row.p_negative,
+        p_neutral=row.p_neutral,
+        p_positive=row.p_positive,
+        scored_at=row.scored_at,
+    )
 
 
 def _row_doc(r: DocumentRow, assets: tuple[str, ...]) -> Document:
