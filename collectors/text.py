@@ -315,7 +315,38 @@ def _detector_factory() -> Any:
 # on its first LANG_SAMPLE_CHARS characters (its accuracy has levelled off well before that).
 LANG_SAMPLE_CHARS = 600
 _EN_STOPWORDS = frozenset(
-    ["the", "and", "of", "to", "in", "is", "for", "on", "with", "as", "at", "by", "from", "that", "this", "are", "was", "will", "has", "have", "be", "its", "it", "after", "over", "into", "their", "than", "but", "not"]
+    {
+        "the",
+        "and",
+        "of",
+        "to",
+        "in",
+        "is",
+        "for",
+        "on",
+        "with",
+        "as",
+        "at",
+        "by",
+        "from",
+        "that",
+        "this",
+        "are",
+        "was",
+        "will",
+        "has",
+        "have",
+        "be",
+        "its",
+        "it",
+        "after",
+        "over",
+        "into",
+        "their",
+        "than",
+        "but",
+        "not",
+    }
 )
 _WORD = re.compile(r"[A-Za-z']+")
 
