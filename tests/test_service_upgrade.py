@@ -23,7 +23,7 @@ class SavedModel:
 
 
 def _model(tmp_path: Path, trained_on: str) -> SavedModel:
-    folder = tmp_path / trained_on
+    folder = tmp_path / f"model-{trained_on}"
     folder.mkdir()
     card = {"data": {"file": trained_on}}
     (folder / "model_card.json").write_text(json.dumps(card), encoding="utf-8")
