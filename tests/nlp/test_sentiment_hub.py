@@ -91,6 +91,7 @@ def test_factory_loads_a_hub_model_by_id_pinned_to_its_commit_with_a_label_map(
         "data_dir": str(tmp_path / "var"),
         "sentiment": {
             "model": REPO,
+            "hub_timeout_s": 120,  # a loaded CI machine is slow to answer even on loopback
             "threads": 1,
             "max_length": 32,
             "label_map": {"LABEL_2": "negative", "LABEL_0": "neutral", "LABEL_1": "positive"},
