@@ -92,6 +92,7 @@ def test_factory_loads_a_hub_model_by_id_pinned_to_its_commit_with_a_label_map(
         "sentiment": {
             "model": REPO,
             "hub_timeout_s": 120,  # a loaded CI machine is slow to answer even on loopback
+            "runtime": "torch",  # this test is about hub loading, not the ONNX runtime
             "threads": 1,
             "max_length": 32,
             "label_map": {"LABEL_2": "negative", "LABEL_0": "neutral", "LABEL_1": "positive"},
