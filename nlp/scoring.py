@@ -74,6 +74,18 @@ def score_pending(
     return stats.scored
 
 
+def predict_with_cache(
+    store: Store,
+    model: SentimentModel,
+    texts: list[str],
+    stats: ScoringStats | None = None,
+) -> np.ndarray:
+    """Probabilities for raw texts through the cache (what ``score_pending`` does per batch):
+    each normalised text goes through the model at most once per model version."""
+    stats = stats if stats is not None else ScoringStats()
+    return _probabilities(store, model, texts, [text_key(t) for t in texts], stats)
+
+
 def _probabilities(
     store: Store,
     model: SentimentModel,
@@ -99,4 +111,4 @@ def _probabilities(
     return np.asarray([known[k] for k in keys], dtype=np.float64)
 
 
-__all__ = ["ScoringStats", "score_pending", "text_key"]
+__all__ = ["ScoringStats", "predict_with_cache", "score_pending", "text_key"]

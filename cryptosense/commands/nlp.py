@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
     actions = parser.add_subparsers(dest="nlp_command", metavar="ACTION", required=True)
     _register_train(actions)
     _register_eval(actions)
+    _register_bench(actions)
     score = sub.add_parser(
         "score",
         help="score stored documents with the current sentiment model",
@@ -48,7 +49,7 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_train(actions: Any) -> None:
-    from nlp.sentiment.train import PACKAGED_ENCODER, TrainConfig
+    from nlp.sentiment.train import PACKAGED_ENCODER, RECIPES, TrainConfig
 
     d = TrainConfig()
     train = actions.add_parser(
@@ -70,6 +71,11 @@ def _register_train(actions: Any) -> None:
     train.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
     train.add_argument("--max-length", type=_positive_int, default=d.max_length)
     train.add_argument("--seed", type=int, default=d.seed)
+    train.add_argument(
+        "--split-seed",
+        type=int,
+        help="seed of the held-out split (default: --seed); fixes the held-out rows across seeds",
+    )
     train.add_argument("--val-frac", type=float, default=d.val_frac)
     train.add_argument(
         "--patience", type=_positive_int, default=d.patience, help="epochs without gain"
@@ -82,6 +88,32 @@ def _register_train(actions: Any) -> None:
     )
     train.add_argument("--threads", type=_positive_int, help="torch threads (default: idle cores)")
     train.add_argument("--name", help="model name in the version (default: encoder-data)")
+    recipe = train.add_argument_group(
+        "recipe",
+        "distil: train --teachers models that differ only in their seed (seed+1 .. seed+K, "
+        "same held-out rows), then one student of the same size on hard labels mixed with "
+        "the teachers' averaged soft labels. Teachers are kept in --teachers-dir and reused "
+        "by a later run whose data and recipe match.",
+    )
+    recipe.add_argument("--recipe", choices=RECIPES, default=d.recipe)
+    recipe.add_argument(
+        "--teachers", type=_positive_int, default=d.teachers, help="teachers for distil"
+    )
+    recipe.add_argument(
+        "--distil-alpha",
+        type=float,
+        default=d.distil_alpha,
+        help="weight of the teachers' soft labels in the student's loss (0..1)",
+    )
+    recipe.add_argument(
+        "--temperature", type=float, default=d.temperature, help="softening of teacher labels"
+    )
+    recipe.add_argument(
+        "--teachers-dir",
+        type=Path,
+        help="where teachers are saved (default: OUT-teachers beside --out, or the models "
+        "folder's teachers/ without --out)",
+    )
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.set_defaults(handler=train_handler)
 
@@ -98,6 +130,19 @@ def _register_eval(actions: Any) -> None:
     ev.add_argument(
         "--model",
         help="model directory or hub id (default: the model the service would use)",
+    )
+    ev.add_argument(
+        "--held-out",
+        type=float,
+        metavar="FRAC",
+        help="score only the rows `nlp train --val-frac FRAC` held out of this file "
+        "(same stratified split), e.g. to check a model card's held-out numbers",
+    )
+    ev.add_argument(
+        "--split-seed",
+        type=int,
+        default=13,
+        help="seed of that split: the training run's --split-seed, else its --seed (default 13)",
     )
     ev.set_defaults(handler=eval_handler)
 
@@ -128,7 +173,7 @@ def _user_errors() -> Iterator[None]:
 
 def train_handler(args: argparse.Namespace, settings: Settings) -> int:
     from nlp.sentiment.data import load_labelled
-    from nlp.sentiment.factory import train_current_model
+    from nlp.sentiment.factory import models_root, train_current_model
     from nlp.sentiment.train import TrainConfig, train_model
 
     with _user_errors():
@@ -142,12 +187,18 @@ def train_handler(args: argparse.Namespace, settings: Settings) -> int:
             batch_size=args.batch_size,
             max_length=args.max_length,
             seed=args.seed,
+            split_seed=args.split_seed,
             val_frac=args.val_frac,
             patience=args.patience,
             warmup_ratio=args.warmup_ratio,
             group_by_length=not args.no_group_by_length,
             threads=args.threads or settings.sentiment.threads,
             name=args.name,
+            recipe=args.recipe,
+            teachers=args.teachers,
+            distil_alpha=args.distil_alpha,
+            temperature=args.temperature,
+            teachers_dir=_teachers_dir(args, models_root(settings)),
         )
         config.check()
         print(f"training on {len(data)} rows of {data.source}: {json.dumps(data.counts())}")
@@ -161,6 +212,7 @@ def train_handler(args: argparse.Namespace, settings: Settings) -> int:
             f"epoch {e.epoch}: loss {e.train_loss:.4f}  accuracy {e.accuracy:.4f}  "
             f"macro F1 {e.macro_f1:.4f}  weighted F1 {e.weighted_f1:.4f}  ({e.seconds:.0f} s)"
         )
+    _print_teachers(result.path)
     v = result.validation
     print(
         f"best epoch {result.best_epoch}: held-out weighted F1 {v['weighted_f1']:.4f}, "
@@ -170,6 +222,37 @@ def train_handler(args: argparse.Namespace, settings: Settings) -> int:
     if args.out is None:
         print("this is now the service's sentiment model")
     return 0
+
+
+def _teachers_dir(args: argparse.Namespace, models: Path) -> str | None:
+    """Teachers live beside --out (the trainer's default); without --out, in the models root.
+
+    The service's models folder names each model after its version, which is known only
+    after training, so teachers there get a fixed home where a later run can reuse them.
+    """
+    if args.teachers_dir is not None:
+        return str(args.teachers_dir)
+    if args.recipe == "distil" and args.out is None:
+        return str(models / "teachers")
+    return None
+
+
+def _print_teachers(path: Path) -> None:
+    """For a distilled model: each teacher's and the ensemble's held-out scores (from its card)."""
+    card = json.loads((path / "model_card.json").read_text(encoding="utf-8"))
+    recipe = card.get("recipe") or {}
+    if recipe.get("name") != "distil":
+        return
+    for t in recipe["teachers"]:
+        v = t["validation"]
+        reused = ", reused" if t["reused"] else ""
+        print(
+            f"teacher {t['name']} (seed {t['seed']}{reused}): held-out weighted F1 "
+            f"{v['weighted_f1']:.4f}, accuracy {v['accuracy']:.4f}; {t['train_seconds']:.0f} s"
+        )
+    e = recipe["teacher_ensemble_validation"]
+    print(f"teacher ensemble: held-out weighted F1 {e['weighted_f1']:.4f}")
+    print(f"recipe seconds: {json.dumps(recipe['seconds'])}")
 
 
 def _load_for_eval(spec: str | None, settings: Settings) -> Any:
@@ -194,13 +277,18 @@ def _load_for_eval(spec: str | None, settings: Settings) -> Any:
 
 
 def eval_handler(args: argparse.Namespace, settings: Settings) -> int:
-    from nlp.sentiment.data import load_labelled
+    from nlp.sentiment.data import load_labelled, stratified_split
     from nlp.sentiment.evaluate import evaluate
 
+    if args.held_out is not None and not 0 < args.held_out < 1:
+        raise UserError(f"--held-out must be a share between 0 and 1, got {args.held_out}")
     with _user_errors():
         data = load_labelled(
             args.data, text_col=args.text_col, label_col=args.label_col, label_map=args.label_map
         )
+        if args.held_out is not None:
+            _, held_out = stratified_split(data.labels, args.held_out, args.split_seed)
+            data = data.subset(held_out)
         model = _load_for_eval(args.model, settings)
         result = evaluate(model, data)
     print(json.dumps(result))
@@ -224,4 +312,98 @@ def score_handler(args: argparse.Namespace, settings: Settings) -> int:
         f"scored {stats.scored} documents with {model.version} "
         f"({stats.predicted} texts through the model, {stats.cache_hits} from the cache)"
     )
+    return 0
+
+
+def _register_bench(actions: Any) -> None:
+    bench = actions.add_parser(
+        "bench",
+        help="naive pipeline vs the project's int8 path on the same texts (prints JSON)",
+        description="Score the same texts with the Hugging Face pipeline (FP32, batch 1) and "
+        "with the project's path (ONNX int8, text cache, length-sorted batches padded per "
+        "batch) in one run, and print one JSON object: texts/s of both, their ratio, int8 vs "
+        "FP32 label agreement and, for labelled texts, weighted F1 of both. Texts: the first "
+        "--n of --data; without --data, Twitter Financial News from CRYPTOSENSE_REAL_DATA "
+        "when set, else the project's seed and crypto check sets repeated to --n.",
+    )
+    bench.add_argument(
+        "--model", type=Path, help="model directory (default: the service's local model)"
+    )
+    bench.add_argument("--data", type=Path, help="CSV or JSONL with texts (labels optional)")
+    bench.add_argument("--text-col", default="text", help="text column (default: text)")
+    bench.add_argument("--label-col", help="label column: adds weighted F1 of FP32 and int8")
+    bench.add_argument(
+        "--label-map", help="JSON from the file's labels to negative/neutral/positive"
+    )
+    bench.add_argument("--n", type=_positive_int, default=2000, help="texts (default: 2000)")
+    bench.add_argument(
+        "--threads", type=_positive_int, help="threads for both paths (default: idle cores)"
+    )
+    bench.add_argument(
+        "--rounds", type=_positive_int, default=4, help="interleaved naive/project rounds"
+    )
+    bench.add_argument(
+        "--levers",
+        action="store_true",
+        help="also time each step from torch FP32 to the int8 path (on the first --levers-n)",
+    )
+    bench.add_argument("--levers-n", type=_positive_int, default=1000)
+    bench.set_defaults(handler=bench_handler)
+
+
+def _bench_model_dir(spec: Path | None, settings: Settings) -> Path:
+    """The bench compares runtimes of one local model: --model, or the service's local one."""
+    from nlp.sentiment.factory import current_model_dir
+
+    if spec is not None:
+        if not (spec.expanduser() / "config.json").is_file():
+            raise UserError(f"--model {spec}: not a model directory (no config.json)")
+        return spec.expanduser()
+    configured = Path(settings.sentiment.model).expanduser()
+    if (configured / "config.json").is_file():
+        return configured
+    current = current_model_dir(settings)
+    if current is None:
+        raise UserError(
+            "no local sentiment model to benchmark: pass --model DIR (e.g. a folder written by "
+            "`cryptosense nlp train`)"
+        )
+    return current
+
+
+def bench_handler(args: argparse.Namespace, settings: Settings) -> int:
+    from nlp.sentiment.bench import default_bench_texts, load_bench_texts, run_bench
+    from nlp.sentiment.factory import onnx_cache_root
+
+    if args.data is None and (args.label_col or args.label_map):
+        raise UserError("--label-col and --label-map need --data")
+    if args.label_map and not args.label_col:
+        raise UserError("--label-map needs --label-col")
+    model_dir = _bench_model_dir(args.model, settings)
+    with _user_errors():
+        if args.data is None:
+            texts = default_bench_texts(settings.real_data, args.n)
+        else:
+            texts = load_bench_texts(
+                args.n,
+                args.data,
+                text_col=args.text_col,
+                label_col=args.label_col,
+                label_map=args.label_map,
+            )
+        s = settings.sentiment
+        result = run_bench(
+            model_dir,
+            texts,
+            cache_root=onnx_cache_root(settings),
+            threads=args.threads or s.threads,
+            max_length=s.max_length,
+            batch_size=s.onnx_batch_size,
+            torch_batch_size=s.batch_size,
+            rounds=args.rounds,
+            label_map=s.label_map or None,
+            levers=args.levers,
+            levers_n=args.levers_n,
+        )
+    print(json.dumps(result))
     return 0

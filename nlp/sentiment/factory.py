@@ -7,6 +7,11 @@ say so, train the offline model now (from ``settings.sentiment.train_data`` when
 from the project's seed set), save it, point ``CURRENT`` at it and use it. A later start finds
 it in (b) and never trains twice. Keyword rules are never a fallback: a fresh machine without
 the hub still gets a real fine-tuned transformer.
+
+Runtime: with ``settings.sentiment.runtime == "onnx-int8"`` (the default) whichever model was
+chosen is exported once to ONNX int8 (see :mod:`nlp.sentiment.onnx`) and scored there; if the
+export fails the log says why and the torch FP32 model is used instead. ``"torch"`` always
+uses torch FP32.
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ _TRUTHY = {"1", "on", "yes", "true"}
 
 def models_root(settings: Settings) -> Path:
     return settings.data_dir / "models" / "sentiment"
+
+
+def onnx_cache_root(settings: Settings) -> Path:
+    """Where ONNX int8 exports of sentiment models are cached, one folder per model version."""
+    return settings.data_dir / "models" / "sentiment-onnx"
 
 
 def current_model_dir(settings: Settings) -> Path | None:
@@ -171,7 +181,7 @@ def build_sentiment_model(
     local = Path(s.model).expanduser()
     if local.is_dir():
         log.info("sentiment model: local directory %s", local)
-        return LocalSentimentModel.load(local, **options)
+        return _load_local(settings, local, options)
     if _looks_like_path(s.model):
         raise ModelLoadError(
             f"sentiment.model {s.model!r} looks like a folder but does not exist "
@@ -180,14 +190,14 @@ def build_sentiment_model(
     current = current_model_dir(settings)
     if current is not None:
         log.info("sentiment model: the project's trained model %s", current.name)
-        return LocalSentimentModel.load(current, **{**options, "label_map": None})
+        return _load_local(settings, current, {**options, "label_map": None})
     if hub_offline():
         reason = "HF_HUB_OFFLINE is set"
     else:
         try:
             commit = probe_hub(s.model, s.hub_timeout_s, endpoint=hub_endpoint)
             log.info("sentiment model: %s@%s from the hub", s.model, commit)
-            return HubSentimentModel.load(s.model, revision=commit, **options)
+            return _load_hub(settings, s.model, commit, options)
         except ModelLoadError as err:
             reason = str(err)
     return _train_offline(settings, reason, train_config, progress, options)
@@ -235,4 +245,47 @@ def _train_offline(
             )
             current = result.path
     # The project's models name their labels canonically; the hub label map does not apply.
-    return LocalSentimentModel.load(current, **{**options, "label_map": None})
+    return _load_local(settings, current, {**options, "label_map": None})
+
+
+def _load_local(settings: Settings, path: Path, options: dict[str, Any]) -> SentimentModel:
+    """A local model directory on the configured runtime (torch when the export fails)."""
+    if settings.sentiment.runtime == "onnx-int8":
+        from nlp.sentiment.onnx import OnnxSentimentModel
+
+        try:
+            return OnnxSentimentModel.from_directory(
+                path, onnx_cache_root(settings), **_onnx_options(settings, options)
+            )
+        except (ModelLoadError, ImportError) as err:
+            _log_torch_fallback(str(path), err)
+    return LocalSentimentModel.load(path, **options)
+
+
+def _load_hub(
+    settings: Settings, model_id: str, commit: str, options: dict[str, Any]
+) -> SentimentModel:
+    """A hub model pinned to ``commit`` on the configured runtime (torch when export fails)."""
+    if settings.sentiment.runtime == "onnx-int8":
+        from nlp.sentiment.onnx import OnnxSentimentModel
+
+        try:
+            return OnnxSentimentModel.from_hub(
+                model_id, commit, onnx_cache_root(settings), **_onnx_options(settings, options)
+            )
+        except (ModelLoadError, ImportError) as err:
+            _log_torch_fallback(f"{model_id}@{commit}", err)
+    return HubSentimentModel.load(model_id, revision=commit, **options)
+
+
+def _onnx_options(settings: Settings, options: dict[str, Any]) -> dict[str, Any]:
+    return {**options, "batch_size": settings.sentiment.onnx_batch_size}
+
+
+def _log_torch_fallback(model: str, err: Exception) -> None:
+    log.warning(
+        "sentiment runtime onnx-int8 is not available for %s (%s); using torch FP32 instead "
+        "(set CRYPTOSENSE_SENTIMENT__RUNTIME=torch to skip the attempt)",
+        model,
+        err,
+    )

