@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -257,7 +258,7 @@ class VectorStore(Protocol):
     def close(self) -> None: ...
 
 
-class VectorStoreBase:
+class VectorStoreBase(ABC):
     """Shared behaviour: near-duplicates in terms of retrieve + search, context management."""
 
     _dim: int
@@ -266,6 +267,7 @@ class VectorStoreBase:
     def dim(self) -> int:
         return self._dim
 
+    @abstractmethod
     def search(
         self,
         vector: ArrayLike,
@@ -275,13 +277,15 @@ class VectorStoreBase:
         with_vectors: bool = False,
         score_threshold: float | None = None,
     ) -> list[VectorHit]:
-        raise NotImplementedError
+        """Nearest points by cosine, best first (each backend's own query)."""
 
+    @abstractmethod
     def retrieve(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[StoredPoint]:
-        raise NotImplementedError
+        """Points by id (each backend's own lookup)."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release the engine or the connection."""
 
     def near_duplicates(
         self,
