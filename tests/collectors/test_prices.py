@@ -44,14 +44,14 @@ class BitstampReplay:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.candles: list[dict[str, str]] = json.loads(
-            (DATA / "bitstamp_ohlc_btcusd_1h.json").read_text()
+            (DATA / "exchange_ohlc_btcusd_1h_reply.json").read_text()
         )["data"]["ohlc"]
         self.ohlc_requests: list[dict[str, str]] = []
         self.override: Reply | None = None
         self.fail_after: int | None = None  # answer 500 once this many OHLC pages were served
 
     def markets(self, _req: Request) -> Reply:
-        return Reply(200, (DATA / "bitstamp_markets.json").read_bytes(), JSON)
+        return Reply(200, (DATA / "exchange_markets_reply.json").read_bytes(), JSON)
 
     def ohlc(self, req: Request) -> Reply:
         self.ohlc_requests.append(req.query)
