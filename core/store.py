@@ -676,22 +676,6 @@ class Store:
                 s.execute(IndexPointRow.__table__.insert(), rows)  # type: ignore[attr-defined]
         return len(rows)
 
-    def recent_index_points(
-        self,
-        asset: str,
-        freq: Frequency,
-        model_version: str,
-        *,
-        family: str = "all",
-        start: datetime | None = None,
-        end: datetime | None = None,
-        limit: int = 500,
-    ) -> list[IndexPoint]:
-        """The newest ``limit`` stored points with ``start <= ts < end``, oldest first."""
-        return self.index_points(
-            asset, freq, model_version, family=family, start=start, end=end, limit=limit
-        )
-
     def index_points_window(
         self, model_version: str, freq: Frequency, *, start: datetime, end: datetime
     ) -> list[IndexPoint]:

@@ -408,7 +408,7 @@ def series(
     served: list[ServedPoint] = []
     if caught_up is not None:
         stored_end = caught_up if end is None else min(end, caught_up)
-        stored = store.recent_index_points(
+        stored = store.index_points(
             asset, freq, model_version, family=family, start=start, end=stored_end, limit=limit
         )
         served.extend(ServedPoint(p, partial=False) for p in stored)
