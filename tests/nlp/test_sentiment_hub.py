@@ -66,7 +66,11 @@ def _hub_files(model_dir: Path) -> dict[str, bytes]:
 
 
 def _run(code: str, loopback: LoopbackServer, tmp_path: Path) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "CRYPTOSENSE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HF_", "CRYPTOSENSE_", "TRANSFORMERS_"))
+    }
     env.update(HF_ENDPOINT=loopback.base_url, HF_HOME=str(tmp_path / "hf"))
     proc = subprocess.run(
         [sys.executable, "-c", code],
