@@ -16,6 +16,7 @@ uses torch FP32.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -127,14 +128,7 @@ def train_current_model(
     else:
         staging.rename(final)
     set_current_model(settings, final)
-    return TrainResult(
-        path=final,
-        version=result.version,
-        best_epoch=result.best_epoch,
-        validation=result.validation,
-        history=result.history,
-        seconds=result.seconds,
-    )
+    return dataclasses.replace(result, path=final)
 
 
 def hub_offline() -> bool:
