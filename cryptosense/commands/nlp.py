@@ -49,7 +49,7 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_train(actions: Any) -> None:
-    from nlp.sentiment.train import PACKAGED_ENCODER, RECIPES, TrainConfig
+    from nlp.sentiment.train import PACKAGED_ENCODER, POOLINGS, RECIPES, TrainConfig
 
     d = TrainConfig()
     train = actions.add_parser(
@@ -85,6 +85,13 @@ def _register_train(actions: Any) -> None:
         "--no-group-by-length",
         action="store_true",
         help="plain shuffled batches instead of length-grouped ones (slower, more padding)",
+    )
+    train.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        default=d.pooling,
+        help="classifier head: mean of the token states (BERT encoders; auto picks it there) "
+        "or the stock [CLS] pooler",
     )
     train.add_argument("--threads", type=_positive_int, help="torch threads (default: idle cores)")
     train.add_argument("--name", help="model name in the version (default: encoder-data)")
@@ -192,6 +199,7 @@ def train_handler(args: argparse.Namespace, settings: Settings) -> int:
             patience=args.patience,
             warmup_ratio=args.warmup_ratio,
             group_by_length=not args.no_group_by_length,
+            pooling=args.pooling,
             threads=args.threads or settings.sentiment.threads,
             name=args.name,
             recipe=args.recipe,

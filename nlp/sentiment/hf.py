@@ -145,6 +145,8 @@ class TransformersSentimentModel:
 def _load_pretrained(source: str, **kwargs: Any) -> tuple[Any, Any]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    import nlp.sentiment.architecture  # noqa: F401 - registers the project's own classifier
+
     tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
     model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs)
     return model, tokenizer

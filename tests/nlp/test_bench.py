@@ -111,7 +111,7 @@ def test_nlp_bench_prints_one_json_object_with_speed_agreement_and_f1(
         result["project_texts_per_s"] / result["naive_texts_per_s"], rel=0.02
     )
     assert result["fp32_version"] == trained_sentiment.version
-    assert result["int8_version"] == trained_sentiment.version + "+int8"
+    assert result["int8_version"] == trained_sentiment.version + "+int8r3"
     assert result["threads"] == 1 and result["max_length"] == 32
     assert 0.9 <= result["int8_fp32_label_agreement"] <= 1.0
     for key in ("fp32_weighted_f1", "int8_weighted_f1", "weighted_f1_difference_points"):
@@ -128,9 +128,9 @@ def test_levers_time_every_step_from_torch_to_int8_once(trained_sentiment: Train
         trained_sentiment.path, texts, threads=1, max_length=32, batch_size=8, torch_batch_size=8
     )
     steps = {s["step"]: s for s in levers["steps"]}
-    assert levers["n"] == 24 and len(steps) == len(levers["steps"]) == 14
+    assert levers["n"] == 24 and len(steps) == len(levers["steps"]) == 15
     assert all(s["texts_per_s"] > 0 for s in steps.values())
     assert steps["torch fp32, one text per call (no pipeline)"]["agreement_with_fp32"] == 1.0
     assert steps["onnx fp32 as exported, batches of 8"]["agreement_with_fp32"] == 1.0
-    project = steps["onnx int8, first FFN output fp32 (the project's model), batches of 8"]
+    project = steps["onnx int8, MatMul only (the project's model), batches of 8"]
     assert project["agreement_with_fp32"] >= 0.8

