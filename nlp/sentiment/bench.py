@@ -387,6 +387,14 @@ def measure_levers(
             ),
             (f"project's int8 model, {b}, spinning threads", MODEL_FILE, {"spinning": True}),
         ]
+        many = max(threads, other_threads)
+        variants.append(
+            (
+                f"project's int8 model, {b}, {many} threads inside each batch (not side by side)",
+                MODEL_FILE,
+                {"threads": many, "parallel": "intra-op"},
+            )
+        )
         for name, graph, options in variants:
             variant = OnnxSentimentModel(
                 export, graph=graph, **{**base, "batch_size": batch_size, **options}

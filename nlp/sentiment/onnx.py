@@ -28,7 +28,11 @@ the FP32 model's.
 
 Inference follows the same rules as the torch path: the whole batch is tokenised at once by
 the Rust tokenizer, texts are sorted by length and each batch is padded only to its own longest
-member, and one intra-op thread runs per idle core (see :func:`nlp.sentiment.hf.idle_cores`).
+member. With more than one thread (one per idle core, see :func:`nlp.sentiment.hf.idle_cores`)
+whole batches run side by side, one single-threaded ONNX Runtime call per core, instead of
+splitting every small matrix product of one batch across cores: a 16-tweet batch is too
+small for intra-op threads to pay for their hand-offs. ``parallel="intra-op"`` keeps the
+other way, which suits one large batch.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,6 +73,8 @@ INT8_OPS = ("MatMul",)
 #: Encoder families whose attention the onnxruntime optimiser fuses with its "bert" rules.
 FUSABLE_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra"})
 _INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+#: How several threads share the work: whole batches side by side, or each batch's operators.
+PARALLEL_MODES = ("batches", "intra-op")
 #: Texts the export is checked on: the FP32 graph must reproduce torch's logits on them.
 PROBE_TEXTS = (
     "Bitcoin smashes to a new all-time high as ETF inflows surge",
@@ -411,7 +418,10 @@ class OnnxSentimentModel:
         threads: int | None = None,
         graph: str = MODEL_FILE,
         spinning: bool = False,
+        parallel: str = "batches",
     ) -> None:
+        if parallel not in PARALLEL_MODES:
+            raise ValueError(f"parallel must be one of {PARALLEL_MODES}, not {parallel!r}")
         meta = read_meta(export_dir)
         if meta is None:
             raise OnnxExportError(f"{export_dir} holds no complete ONNX export of this recipe")
@@ -426,7 +436,16 @@ class OnnxSentimentModel:
         self.max_length = int(min(max_length, meta["max_length"]))
         self.batch_size = batch_size
         self.threads = threads or idle_cores()
-        self._session = self._open(export_dir / graph, self.threads, spinning=spinning)
+        self.parallel = parallel
+        #: Batches in flight at once; each ONNX Runtime call then gets one intra-op thread.
+        self.workers = self.threads if parallel == "batches" else 1
+        intra = 1 if self.workers > 1 else self.threads
+        self._session = self._open(export_dir / graph, intra, spinning=spinning)
+        self._pool = (
+            ThreadPoolExecutor(self.workers, thread_name_prefix="onnx-sentiment")
+            if self.workers > 1
+            else None
+        )
         self.tokenizer = self._open_tokenizer(export_dir / TOKENIZER_FILE)
 
     @staticmethod
@@ -510,9 +529,18 @@ class OnnxSentimentModel:
         encodings = self.tokenizer.encode_batch([str(t) for t in texts])
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            logits = self._run([encodings[i] for i in idx], int(lengths[idx].max()))
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+        def run(idx: np.ndarray) -> np.ndarray:
+            return self._run([encodings[i] for i in idx], int(lengths[idx].max()))
+
+        # ONNX Runtime releases the GIL while it computes, so threads here use real cores
+        results = (
+            self._pool.map(run, batches)
+            if self._pool is not None and len(batches) > 1
+            else map(run, batches)
+        )
+        for idx, logits in zip(batches, results, strict=True):
             out[idx] = softmax(logits.astype(np.float64))[:, self.columns]
         return out
 

@@ -128,7 +128,7 @@ def test_levers_time_every_step_from_torch_to_int8_once(trained_sentiment: Train
         trained_sentiment.path, texts, threads=1, max_length=32, batch_size=8, torch_batch_size=8
     )
     steps = {s["step"]: s for s in levers["steps"]}
-    assert levers["n"] == 24 and len(steps) == len(levers["steps"]) == 15
+    assert levers["n"] == 24 and len(steps) == len(levers["steps"]) == 16
     assert all(s["texts_per_s"] > 0 for s in steps.values())
     assert steps["torch fp32, one text per call (no pipeline)"]["agreement_with_fp32"] == 1.0
     assert steps["onnx fp32 as exported, batches of 8"]["agreement_with_fp32"] == 1.0

@@ -96,6 +96,25 @@ def test_int8_model_has_its_own_version_and_keeps_input_order(
     assert onnx_model.predict_proba([]).shape == (0, 3)
 
 
+def test_batches_scored_side_by_side_on_two_threads_equal_one_thread_in_input_order(
+    onnx_model: OnnxSentimentModel,
+    trained_sentiment: TrainResult,
+    cache_root: Path,
+    seed_texts: list[str],
+) -> None:
+    two = OnnxSentimentModel.from_directory(
+        trained_sentiment.path, cache_root, max_length=32, threads=2, batch_size=8
+    )
+    one = OnnxSentimentModel.from_directory(
+        trained_sentiment.path, cache_root, max_length=32, threads=1, batch_size=8
+    )
+    assert (two.workers, one.workers) == (2, 1)
+    texts = seed_texts[:60]  # eight batches
+    assert np.array_equal(two.predict_proba(texts), one.predict_proba(texts))
+    with pytest.raises(ValueError, match="parallel"):
+        OnnxSentimentModel.from_directory(trained_sentiment.path, cache_root, parallel="processes")
+
+
 def test_padding_a_short_text_next_to_a_long_one_does_not_change_its_scores(
     onnx_model: OnnxSentimentModel,
 ) -> None:
