@@ -90,9 +90,15 @@ def seed_train_config(settings: Settings) -> TrainConfig:
 
 
 def data_train_config(settings: Settings) -> TrainConfig:
-    """The plain recipe for a real labelled set such as Twitter Financial News."""
+    """The plain recipe for a real labelled set such as Twitter Financial News.
+
+    lr 1e-4 with the mean-pooled head: 0.866 held-out weighted F1 on TFNS for two seeds
+    (docs/sentiment.md); one model, so it trains in the background in about 15 minutes.
+    """
     s = settings.sentiment
-    return TrainConfig(encoder=s.offline_encoder, max_length=s.max_length, threads=s.threads)
+    return TrainConfig(
+        encoder=s.offline_encoder, lr=1e-4, max_length=s.max_length, threads=s.threads
+    )
 
 
 def offline_training_data(settings: Settings) -> LabelledData:
