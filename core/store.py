@@ -487,9 +487,7 @@ class Store:
                         col(SentimentCacheRow.text_hash).in_(unique[start : start + 500]),
                     )
                 ).all()
-                found.update(
-                    {r.text_hash: (r.p_negative, r.p_neutral, r.p_positive) for r in rows}
-                )
+                found.update({r.text_hash: (r.p_negative, r.p_neutral, r.p_positive) for r in rows})
         return found
 
     def add_cached_sentiment(

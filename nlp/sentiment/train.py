@@ -448,6 +448,13 @@ def reusable_teacher(path: Path, config: TrainConfig, data: LabelledData) -> dic
     card_file = path / CARD_JSON
     if not card_file.is_file():
         return None
+    if config.pooling == "auto":  # the card holds what "auto" became for its encoder
+        try:
+            config = replace(
+                config, pooling=resolve_pooling(resolve_encoder(config.encoder), "auto")
+            )
+        except TrainError:
+            return None
     try:
         card = json.loads(card_file.read_text(encoding="utf-8"))
         hp = card["hyperparameters"]

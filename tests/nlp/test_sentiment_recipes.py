@@ -135,6 +135,8 @@ def test_saved_teacher_is_reused_only_for_the_same_data_and_recipe(
     assert reusable_teacher(teacher, first, data) is not None
     assert reusable_teacher(teacher, replace(first, lr=5e-5), data) is None
     assert reusable_teacher(teacher, replace(first, seed=first.seed + 7), data) is None
+    assert reusable_teacher(teacher, replace(first, pooling="mean"), data) is not None
+    assert reusable_teacher(teacher, replace(first, pooling="cls"), data) is None
     other = load_labelled(write_seed_subset(tmp_path / "other.csv", 60, seed=9))
     assert reusable_teacher(teacher, first, other) is None
 
