@@ -58,8 +58,10 @@ class Embedder(Protocol):
         ...
 
 
-def resolve_model_path(model: str) -> Path:
+def resolve_model_path(model: str, what: str = "embedding model") -> Path:
     """The folder of a sentence-transformers model: the packaged MiniLM or a local folder.
+
+    ``what`` names the model in the error (the trainer resolves its encoder here too).
 
     Hub ids are not resolved here: this service must start offline, and the packaged model is
     what it ships with.
@@ -73,8 +75,8 @@ def resolve_model_path(model: str) -> Path:
     path = Path(model).expanduser()
     if not (path / "config.json").is_file():
         raise EmbeddingError(
-            f"embedding model {model!r} is neither {PACKAGED_MODEL!r} nor a local "
-            "sentence-transformers folder (no config.json there)"
+            f"{what} {model!r} is neither {PACKAGED_MODEL!r} nor a local model folder "
+            "(no config.json there)"
         )
     return path
 

