@@ -56,6 +56,7 @@ SOURCES = tuple(f"rss:feed{i}" for i in range(16)) + tuple(f"reddit:sub{i}" for 
 START = 1_600_000_000.0  # 2020-09-13: ingested_at runs from here, one point every 60 s
 NAMESPACE = uuid.UUID("0b7d1e4c-7a55-4c59-9f5e-6a1d2c3b4a50")
 CHUNK = 10_000
+TARGET_P99_MS = 20.0  # at 1M points on 2 cores (the issue's target)
 
 
 def unit_rows(rng: np.random.Generator, n: int) -> NDArray[np.float32]:
@@ -109,15 +110,11 @@ class RealSource:
 
     name = "real"
 
-    def __init__(self, csv_path: Path, column: str, delimiter: str, seed: int, hold: int) -> None:
-        import csv
-
+    def __init__(self, csv_paths: list[Path], columns: list[str], seed: int, hold: int) -> None:
         from core.settings import load_settings
         from nlp.embeddings import build_embedder
 
-        with csv_path.open(encoding="utf-8", newline="") as fh:
-            texts = [r[column].strip() for r in csv.DictReader(fh, delimiter=delimiter)]
-        texts = [t for t in dict.fromkeys(texts) if t]
+        texts = [t for t in dict.fromkeys(read_texts(csv_paths, columns)) if t]
         rng = np.random.default_rng(seed)
         rng.shuffle(texts)
         settings = load_settings(data_dir=Path(tempfile.gettempdir()) / "bench-vectors-models")
@@ -143,6 +140,21 @@ class RealSource:
 
 
 Source = RandomSource | RealSource
+
+
+def read_texts(csv_paths: list[Path], columns: list[str]) -> Iterator[str]:
+    """Every non-empty cell of the named columns each CSV has (delimiter sniffed)."""
+    import csv
+
+    for path in csv_paths:
+        with path.open(encoding="utf-8", newline="") as fh:
+            dialect = csv.Sniffer().sniff(fh.read(4096), delimiters=",;\t|")
+            fh.seek(0)
+            for row in csv.DictReader(fh, dialect=dialect):
+                for column in columns:
+                    text = (row.get(column) or "").strip()
+                    if text:
+                        yield text
 
 
 def ingest(
@@ -289,7 +301,9 @@ def edge_run(
 ) -> dict[str, Any]:
     path = work / f"edge-{source.name}-{n}"
     shutil.rmtree(path, ignore_errors=True)
-    with QdrantEdgeStore(path, DIM, hnsw_ef=args.hnsw_ef, quantize=not args.no_quantize) as store:
+    with QdrantEdgeStore(
+        path, DIM, hnsw_ef=args.hnsw_ef, quantize=not args.no_quantize, memory=args.memory
+    ) as store:
         row = measure(store, n, args, source=source, optimize=True, queries_n=queries)
     row["disk_mb"] = disk_mb(path)
     shutil.rmtree(path, ignore_errors=True)
@@ -302,7 +316,9 @@ def disk_mb(path: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[100_000], help="random-vector stores (none: skip)"
+    )
     parser.add_argument("--queries", type=int, default=500, help="timed queries per filter")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--baseline-size", type=int, default=100_000, help="0: skip")
@@ -313,16 +329,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-recall", action="store_true", help="do not keep vectors (saves RAM)")
     parser.add_argument("--no-quantize", action="store_true", help="edge store without int8")
     parser.add_argument("--hnsw-ef", type=int, default=None)
+    parser.add_argument(
+        "--memory", choices=("pinned", "cached"), default="pinned", help="edge store placement"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp)")
     parser.add_argument(
         "--real-csv",
         type=Path,
-        help="also measure recall on real MiniLM embeddings of this CSV's texts (e.g. "
-        "../shared/data/sentiment/cryptonews_2021_2022.csv)",
+        nargs="+",
+        help="also build a store of real MiniLM embeddings of these CSVs' texts (e.g. "
+        "../shared/data/sentiment/cryptonews_2021_2022.csv); delimiters are sniffed",
     )
-    parser.add_argument("--real-column", default="title")
-    parser.add_argument("--real-delimiter", default=";")
+    parser.add_argument(
+        "--real-columns",
+        nargs="+",
+        default=["title"],
+        help="text columns to embed, in every CSV that has them",
+    )
     parser.add_argument("--real-size", type=int, default=100_000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -338,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             "ef_construct": 100,
             "hnsw_ef": args.hnsw_ef or "default",
             "int8_quantization": not args.no_quantize,
+            "memory": args.memory,
         },
         "edge": [],
     }
@@ -349,11 +374,11 @@ def main(argv: list[str] | None = None) -> int:
             report["edge"].append(edge_run(work, n, args, random_source, args.queries))
         if args.real_csv:
             log.info("real embeddings of %s, grown to %d points", args.real_csv, args.real_size)
-            real = RealSource(args.real_csv, args.real_column, args.real_delimiter, args.seed, 600)
+            real = RealSource(args.real_csv, args.real_columns, args.seed, 600)
             row = edge_run(work, args.real_size, args, real, 500)
             row["source"] = {
-                "csv": str(args.real_csv),
-                "column": args.real_column,
+                "csv": [str(p) for p in args.real_csv],
+                "columns": args.real_columns,
                 "distinct_texts": len(real.base) + len(real.held),
                 "held_out_queries": len(real.held),
                 "embed_texts_per_s": real.embed_rate,
@@ -394,15 +419,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
+    report["target"] = {"p99_ms_below": TARGET_P99_MS}
     biggest = max(report["edge"], key=lambda r: r["n"]) if report["edge"] else None
-    if biggest is not None:
-        worst = max(s["p99_ms"] for s in biggest["search"].values())
-        report["target"] = {
-            "p99_ms_below": 20.0,
-            "at_n": biggest["n"],
-            "worst_p99_ms": worst,
-            "met": worst < 20.0,
-        }
+    for kind, row in (("random", biggest), ("real", report.get("edge_real_embeddings"))):
+        if row is not None:
+            worst = max(s["p99_ms"] for s in row["search"].values())
+            report["target"][kind] = {
+                "at_n": row["n"],
+                "worst_p99_ms": worst,
+                "met": worst < TARGET_P99_MS,
+            }
     report["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     report["wall_s"] = round(time.perf_counter() - began, 1)
     sys.stdout.write(json.dumps(report, indent=2) + "\n")

@@ -233,6 +233,11 @@ class VectorSettings(_Section):
     hnsw_ef: int | None = Field(
         default=None, ge=4, description="HNSW search breadth; unset: the engine's default"
     )
+    memory: Literal["pinned", "cached"] = Field(
+        default="pinned",
+        description="edge backend: pinned loads vectors, graph and payload into RAM (steady "
+        "latency, about 1.6 KB per point); cached memory-maps them (less RAM, slower tails)",
+    )
 
 
 class IndexSettings(_Section):

@@ -82,6 +82,13 @@ def _register_train(actions: Any) -> None:
     )
     train.add_argument("--warmup-ratio", type=float, default=d.warmup_ratio)
     train.add_argument(
+        "--layer-decay",
+        type=float,
+        default=d.layer_decay,
+        help="layer-wise rate decay: each layer below the head trains at this factor of the "
+        "one above (1 = off)",
+    )
+    train.add_argument(
         "--no-group-by-length",
         action="store_true",
         help="plain shuffled batches instead of length-grouped ones (slower, more padding)",
@@ -198,6 +205,7 @@ def train_handler(args: argparse.Namespace, settings: Settings) -> int:
             val_frac=args.val_frac,
             patience=args.patience,
             warmup_ratio=args.warmup_ratio,
+            layer_decay=args.layer_decay,
             group_by_length=not args.no_group_by_length,
             pooling=args.pooling,
             threads=args.threads or settings.sentiment.threads,

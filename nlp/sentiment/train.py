@@ -71,7 +71,11 @@ TEACHER_KEYS: tuple[str, ...] = (
     "weight_decay",
     "group_by_length",
     "pooling",
+    "layer_decay",
 )
+
+#: What a card written before a key existed meant by its absence.
+_CARD_DEFAULTS: dict[str, Any] = {"pooling": "cls", "layer_decay": 1.0}
 
 
 class TrainError(ValueError):
@@ -102,6 +106,7 @@ class TrainConfig:
     temperature: float = 2.0
     teachers_dir: str | None = None
     pooling: str = "auto"
+    layer_decay: float = 1.0
 
     def check(self) -> None:
         problems = []
@@ -119,6 +124,8 @@ class TrainConfig:
             problems.append("patience must be >= 1")
         if not 0 <= self.warmup_ratio < 1:
             problems.append("warmup ratio must be in [0, 1)")
+        if not 0 < self.layer_decay <= 1:
+            problems.append("layer decay must be in (0, 1]")
         if self.pooling not in POOLINGS:
             problems.append(f"pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
         if self.recipe not in RECIPES:
@@ -242,6 +249,44 @@ def resolve_pooling(encoder_path: Path, pooling: str) -> str:
     return pooling
 
 
+_LAYER = re.compile(r"(?:^|\.)(?:layer|layers|h|block)\.(\d+)\.")
+_NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
+
+
+def layer_depth(name: str, n_layers: int) -> int:
+    """Depth of a parameter: 0 for the embeddings, ``i + 1`` for encoder layer ``i``, and
+    ``n_layers + 1`` for whatever sits on top (pooler, classifier)."""
+    if "embeddings" in name:
+        return 0
+    match = _LAYER.search(name)
+    if match:
+        return min(int(match.group(1)) + 1, n_layers)
+    return n_layers + 1
+
+
+def parameter_groups(model: Any, config: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW groups: no weight decay on biases and norms, and with ``layer_decay < 1`` the
+    rate shrinks by that factor per layer from the head down (layer-wise rate decay), so the
+    pre-trained lower layers move less than the new head."""
+    n_layers = int(getattr(model.config, "num_hidden_layers", 0) or 0)
+    groups: dict[tuple[int, bool], dict[str, Any]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        depth = layer_depth(name, n_layers) if config.layer_decay < 1 else n_layers + 1
+        decay = not name.endswith(_NO_DECAY)
+        group = groups.setdefault(
+            (depth, decay),
+            {
+                "params": [],
+                "weight_decay": config.weight_decay if decay else 0.0,
+                "lr": config.lr * config.layer_decay ** (n_layers + 1 - depth),
+            },
+        )
+        group["params"].append(param)
+    return list(groups.values())
+
+
 def _load_encoder(encoder_path: Path, pooling: str = "cls") -> tuple[Any, Any]:
     """Load from local files only: an offline machine never waits on the hub here."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -302,18 +347,8 @@ def fit(
         soft = torch.as_tensor(soft_targets, dtype=torch.float32)
     steps_per_epoch = -(-len(train) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
-    groups = [
-        {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-            "weight_decay": config.weight_decay,
-        },
-        {
-            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
-            "weight_decay": 0.0,
-        },
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    groups = parameter_groups(model, config)
+    optimizer = torch.optim.AdamW(groups, lr=config.lr)  # each group carries its own lr
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(config.warmup_ratio * total_steps), total_steps
     )
@@ -456,7 +491,9 @@ def reusable_teacher(path: Path, config: TrainConfig, data: LabelledData) -> dic
         same = (
             card["data"]["sha256"] == data.sha256
             and dict(card["label_map"]) == dict(data.label_map)
-            and all(hp.get(key) == getattr(config, key) for key in TEACHER_KEYS)
+            and all(
+                hp.get(key, _CARD_DEFAULTS.get(key)) == getattr(config, key) for key in TEACHER_KEYS
+            )
         )
         return card if same and directory_version(path) == card["version"] else None
     except (OSError, ValueError, KeyError, TypeError, ModelLoadError):

@@ -44,7 +44,10 @@ def build_vector_store(settings: Settings, dim: int = DEFAULT_DIM) -> VectorStor
         from nlp.vectors.edge import QdrantEdgeStore
 
         return QdrantEdgeStore(
-            settings.data_dir / "vectors" / cfg.collection, dim, hnsw_ef=cfg.hnsw_ef
+            settings.data_dir / "vectors" / cfg.collection,
+            dim,
+            hnsw_ef=cfg.hnsw_ef,
+            memory=cfg.memory,
         )
     from pathlib import Path
 

@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 
 UPSERT_BATCH = 1000
 
+#: Where the engine keeps vectors, HNSW graph, payload and id tracker: ``pinned`` loads them
+#: into RAM (no page faults on a search; about 1.6 KB per 384-d point plus payload), ``cached``
+#: memory-maps them and lets the OS page cache decide (less RAM, slower tails under pressure).
+MEMORY_MODES: dict[str, qe.Memory] = {"pinned": qe.Memory.Pinned, "cached": qe.Memory.Cached}
+
 
 class QdrantEdgeStore(VectorStoreBase):
     """A persistent Qdrant Edge shard of ``dim``-dimensional cosine vectors."""
@@ -53,7 +58,13 @@ class QdrantEdgeStore(VectorStoreBase):
         hnsw_ef_construct: int = 100,
         hnsw_ef: int | None = None,
         quantize: bool = True,
+        memory: str = "pinned",
     ) -> None:
+        if memory not in MEMORY_MODES:
+            raise VectorStoreError(
+                f"vector memory must be one of {', '.join(MEMORY_MODES)}, not {memory!r}"
+            )
+        placement = MEMORY_MODES[memory]
         self._path = Path(path)
         self._dim = dim
         self._lock = threading.RLock()
@@ -61,7 +72,9 @@ class QdrantEdgeStore(VectorStoreBase):
         # compare int8 codes (about 3x less CPU to build), then the best candidates, twice as
         # many as asked for, are rescored on the original float32 vectors, so scores stay exact.
         quantization = (
-            qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+            qe.ScalarQuantizationConfig(
+                type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned
+            )
             if quantize
             else None
         )
@@ -72,11 +85,16 @@ class QdrantEdgeStore(VectorStoreBase):
             else None,
         )
         config = qe.EdgeConfig(
-            vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine),
+            vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, memory=placement),
             hnsw_config=qe.HnswIndexConfig(
-                m=hnsw_m, ef_construct=hnsw_ef_construct, full_scan_threshold=10_000
+                m=hnsw_m,
+                ef_construct=hnsw_ef_construct,
+                full_scan_threshold=10_000,
+                memory=placement,
             ),
             quantization_config=quantization,
+            payload_memory=placement,
+            id_tracker_memory=placement,
         )
         with self._errors("open"):
             if (self._path / "edge_config.json").is_file():

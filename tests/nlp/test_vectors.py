@@ -350,6 +350,32 @@ def test_edge_store_optimize_keeps_every_point_searchable(tmp_path: Path) -> Non
         assert vs.search(vecs[17], limit=1)[0].id == docs[17].id
 
 
+@pytest.mark.parametrize(("first", "then"), [("cached", "pinned"), ("pinned", "cached")])
+def test_edge_store_reopens_in_either_memory_placement_with_the_same_results(
+    first: str, then: str, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(5)
+    docs = [make_doc(f"m{i}") for i in range(200)]
+    vecs = rng.standard_normal((200, DIM)).astype(np.float32)
+    with QdrantEdgeStore(tmp_path / "shard", DIM, memory=first) as vs:
+        vs.upsert([point(v, d) for v, d in zip(vecs, docs, strict=True)])
+        vs.optimize()
+        before = [(h.id, round(h.score, 5)) for h in vs.search(vecs[3], limit=5)]
+    config = json.loads((tmp_path / "shard" / "edge_config.json").read_text())
+    assert config["vectors"][""]["memory"] == first
+    with QdrantEdgeStore(tmp_path / "shard", DIM, memory=then) as again:
+        assert [(h.id, round(h.score, 5)) for h in again.search(vecs[3], limit=5)] == before
+        assert before[0][0] == docs[3].id
+    config = json.loads((tmp_path / "shard" / "edge_config.json").read_text())
+    assert config["payload_memory"] == config["hnsw_config"]["memory"] == then
+
+
+def test_edge_store_refuses_an_unknown_memory_placement(tmp_path: Path) -> None:
+    with pytest.raises(VectorStoreError, match="memory must be one of pinned, cached"):
+        QdrantEdgeStore(tmp_path / "shard", DIM, memory="swap")
+    assert not (tmp_path / "shard").exists()
+
+
 def test_edge_store_held_by_another_opener_gives_a_clear_error(tmp_path: Path) -> None:
     with (
         QdrantEdgeStore(tmp_path / "shard", DIM),
@@ -373,8 +399,14 @@ def test_reopening_a_store_with_another_dimension_is_refused(backend: str, tmp_p
 def test_factory_builds_each_configured_backend(tmp_path: Path) -> None:
     edge = build_vector_store(load_settings(data_dir=tmp_path / "var"), DIM)
     assert edge.description.startswith("edge:")
-    assert (tmp_path / "var" / "vectors" / "documents" / "edge_config.json").is_file()
+    config_file = tmp_path / "var" / "vectors" / "documents" / "edge_config.json"
+    assert json.loads(config_file.read_text())["vectors"][""]["memory"] == "pinned"
     edge.close()
+    cached = build_vector_store(
+        load_settings(data_dir=tmp_path / "var", vector={"memory": "cached"}), DIM
+    )
+    assert json.loads(config_file.read_text())["vectors"][""]["memory"] == "cached"
+    cached.close()
     local = build_vector_store(
         load_settings(data_dir=tmp_path / "var", vector={"backend": "local", "url": ":memory:"}),
         DIM,
