@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from api.deps import Services
-from api.routes import documents, health, sentiment, sources
+from api.routes import documents, health, search, sentiment, sources
 from core.settings import Settings
 
 __all__ = ["Services", "create_app"]
@@ -45,13 +45,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             yield
         finally:
             if owned:
-                app.state.services.store.close()
+                app.state.services.close()
 
     app = FastAPI(
         title="Cryptosense",
         version=_version(),
         description="Crypto sentiment indices (as-of, no look-ahead), the scored documents "
-        "behind them, and source health.",
+        "behind them, semantic search over them (as-of too), and source health.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             allow_methods=["GET"],
             allow_headers=["*"],
         )
-    for module in (sentiment, documents, sources, health):
+    for module in (sentiment, documents, search, sources, health):
         app.include_router(module.router)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

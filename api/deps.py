@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 
 from core.records import utcnow
 from core.settings import Settings
 from core.store import SourceStateRow, Store
+
+if TYPE_CHECKING:
+    from nlp.vectors.service import VectorSearch
 
 
 @dataclass
@@ -26,18 +29,38 @@ class Services:
 
     ``model_version`` names the scores the API serves (default: the newest version with
     stored scores); ``source_health`` lists collector health (default: the store's source
-    states); ``clock`` is "now" for the still-open index bucket.
+    states); ``clock`` is "now" for the still-open index bucket; ``search`` is the semantic
+    search over embedded documents (None: ``/v1/search`` answers 503).
     """
 
     store: Store
     model_version: Callable[[], str | None]
     source_health: Callable[[], Sequence[SourceStateRow]] | None = None
     clock: Callable[[], datetime] = utcnow
+    search: VectorSearch | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         store = Store.from_settings(settings)
-        return cls(store=store, model_version=store.latest_model_version)
+        return cls(
+            store=store,
+            model_version=store.latest_model_version,
+            search=vector_search(settings),
+        )
+
+    def close(self) -> None:
+        if self.search is not None:
+            self.search.close()
+        self.store.close()
+
+
+def vector_search(settings: Settings) -> VectorSearch | None:
+    """The process's vector search when ``vector.in_service`` is on (opened on first use)."""
+    if not settings.vector.in_service:
+        return None
+    from nlp.vectors.service import VectorSearch
+
+    return VectorSearch(settings)
 
 
 def get_services(request: Request) -> Services:

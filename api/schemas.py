@@ -94,5 +94,26 @@ class Health(BaseModel):
     index_points: int | None = None
 
 
+class StoryOut(BaseModel):
+    id: str = Field(description="the story's earliest-published document")
+    score: float = Field(description="best cosine of any copy to the query")
+    title: str
+    url: str | None
+    assets: list[str]
+    source: str | None
+    published_at: datetime | None
+    ingested_at: datetime | None = Field(description="when the service stored it")
+    sentiment: float | None = Field(description="p(positive) - p(negative) of its latest score")
+    label: str | None
+    duplicates: int = Field(description="reposts and syndicated copies collapsed into it")
+    duplicate_ids: list[str]
+
+
+class SearchResults(BaseModel):
+    query: str
+    asof: datetime | None = Field(description="only documents ingested by then were searched")
+    stories: list[StoryOut]
+
+
 class Error(BaseModel):
     detail: str = Field(description="what went wrong, for a person to read")

@@ -233,6 +233,11 @@ class VectorSettings(_Section):
     hnsw_ef: int | None = Field(
         default=None, ge=4, description="HNSW search breadth; unset: the engine's default"
     )
+    in_service: bool = Field(
+        default=True,
+        description="cryptosense run embeds documents as it scores them, and the API serves "
+        "GET /v1/search from the same store (the encoder loads on first use)",
+    )
     memory: Literal["pinned", "cached"] = Field(
         default="pinned",
         description="edge backend: pinned loads vectors, graph and payload into RAM (steady "

@@ -26,6 +26,7 @@ from core.store import Store
 if TYPE_CHECKING:
     from collectors.demo import DemoFeedServer
     from nlp.sentiment.base import SentimentModel
+    from nlp.vectors.service import VectorSearch
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class PipelineStatus:
     demo: bool = False
     last_step_at: str | None = None
     scored: int = 0
+    embedded: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -78,10 +80,12 @@ class Pipeline:
         status: PipelineStatus,
         *,
         model_factory: Callable[[Settings], SentimentModel] | None = None,
+        search: VectorSearch | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.status = status
+        self.search = search
         self.scheduler = Scheduler(collectors, store, settings.http)
         self._model_factory = model_factory
         self._model: SentimentModel | None = None
@@ -157,9 +161,28 @@ class Pipeline:
             self._model, self._upgrade = upgrade, None
             self.status.model_version = upgrade.version
             log.warning("now serving sentiment model %s", upgrade.version)
+        embedded = self._embed(self.model().version)
         self.status.scored += scored
         self.status.last_step_at = utcnow().isoformat()
-        return {"polled": len(outcomes), "scored": scored}
+        return {"polled": len(outcomes), "scored": scored, "embedded": embedded}
+
+    def _embed(self, model_version: str) -> int:
+        """Embed what was stored since the last step (all of it after a model switch, which
+        refreshes payload sentiment); a vector-store problem is reported, not fatal."""
+        from nlp.vectors.base import VectorStoreError
+
+        if self.search is None:
+            return 0
+        try:
+            report = self.search.index(self.store, model_version)
+        except VectorStoreError as err:
+            message = f"vector search: {err}"
+            if message not in self.status.errors:
+                log.error("%s; scoring and the index go on without it", message)
+                self.status.errors = [*self.status.errors[-9:], message]
+            return 0
+        self.status.embedded += report.embedded
+        return report.embedded
 
     def _score_all(self, model: SentimentModel) -> int:
         from nlp.scoring import score_pending
@@ -178,7 +201,7 @@ class Pipeline:
         while not self.stop_event.is_set():
             try:
                 report = self.step()
-                if report["polled"] or report["scored"]:
+                if any(report.values()):
                     log.info("pipeline: %s", report)
             except Exception as err:  # keep serving; the error is visible in /healthz
                 log.exception("pipeline step failed")

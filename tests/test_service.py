@@ -22,6 +22,7 @@ from core.store import Store
 from cryptosense.service import Pipeline, PipelineStatus, build_sources
 from nlp.sentiment.hf import LocalSentimentModel
 from nlp.sentiment.train import TrainResult
+from nlp.vectors.service import VectorSearch
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +36,7 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
     store = Store.from_settings(demo_settings)
     collectors, server = build_sources(demo_settings, demo=True)
     assert isinstance(server, DemoFeedServer)
+    search = VectorSearch(demo_settings)
     try:
         status = PipelineStatus(demo=True)
         pipeline = Pipeline(
@@ -43,14 +45,16 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
             collectors,
             status,
             model_factory=lambda _s: LocalSentimentModel.load(trained_sentiment.path),
+            search=search,
         )
         report = pipeline.step()
         assert report["polled"] == len(collectors) == 6
         assert report["scored"] == store.count_documents() > 50
-        again = pipeline.step()  # nothing is due yet; nothing is scored twice
-        assert again["scored"] == 0
+        assert report["embedded"] == report["scored"] == search.count()
+        again = pipeline.step()  # nothing is due yet; nothing is scored or embedded twice
+        assert again["scored"] == again["embedded"] == 0
 
-        services = Services(store=store, model_version=lambda: status.model_version)
+        services = Services(store=store, model_version=lambda: status.model_version, search=search)
         with TestClient(create_app(demo_settings, services=services)) as client:
             body = client.get("/v1/sentiment/btc").json()
             assert body["model_version"] == trained_sentiment.version
@@ -62,9 +66,13 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
             assert daily["points"]
             docs = client.get("/v1/documents", params={"asset": "BTC", "limit": 5}).json()
             assert docs
+            found = client.get("/v1/search", params={"q": "bitcoin", "asset": "BTC"}).json()
+            assert found["stories"] and all("BTC" in s["assets"] for s in found["stories"])
+            assert all(s["label"] in ("negative", "neutral", "positive") for s in found["stories"])
     finally:
         if server is not None:
             server.stop()
+        search.close()
         store.close()
 
 

@@ -71,6 +71,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import Services, create_app
+    from api.deps import vector_search
     from collectors.demo import use_demo
     from core.store import Store
     from cryptosense.service import Pipeline, PipelineStatus, build_sources
@@ -86,11 +87,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if not collectors:
         log.warning("no sources configured: serving stored data only")
     status = PipelineStatus(demo=demo)
-    pipeline = Pipeline(settings, store, collectors, status)
+    search = vector_search(settings)  # one per process: the pipeline writes, the API reads
+    pipeline = Pipeline(settings, store, collectors, status, search=search)
     worker = threading.Thread(target=pipeline.run_forever, name="pipeline", daemon=True)
     services = Services(
         store=store,
         model_version=lambda: status.model_version or store.latest_model_version(),
+        search=search,
     )
     worker.start()
     try:
@@ -100,5 +103,5 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         worker.join(timeout=30)
         if demo_server is not None:
             demo_server.stop()
-        store.close()
+        services.close()
     return 0

@@ -21,7 +21,6 @@ from cryptosense.errors import UserError
 if TYPE_CHECKING:
     from core.settings import Settings
     from core.store import Store
-    from nlp.vectors.base import VectorHit
     from nlp.vectors.search import Story
 
 
@@ -90,13 +89,6 @@ def _parse_time(value: str) -> datetime:
         ) from None
 
 
-def _iso(epoch: Any) -> str | None:
-    from nlp.vectors.base import from_epoch
-
-    when = from_epoch(epoch) if isinstance(epoch, int | float) else None
-    return when.isoformat() if when else None
-
-
 def _sentiment_version(store: Store, requested: str | None) -> str | None:
     known = store.model_versions()
     if requested is not None:
@@ -149,8 +141,8 @@ def embed_handler(args: argparse.Namespace, settings: Settings) -> int:
 
 def search_handler(args: argparse.Namespace, settings: Settings) -> int:
     from nlp.embeddings import EmbeddingError, build_embedder
-    from nlp.vectors import SearchFilter, VectorStoreError, build_vector_store
-    from nlp.vectors.search import search_stories, semantic_search
+    from nlp.vectors import SearchFilter, VectorStoreError
+    from nlp.vectors.service import VectorSearch
 
     threshold = (
         args.threshold if args.threshold is not None else settings.vector.near_duplicate_threshold
@@ -171,61 +163,35 @@ def search_handler(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as err:
         raise UserError(f"--since must be before --until ({err})") from err
     try:
-        embedder = build_embedder(settings, args.runtime)
-        vectors = build_vector_store(settings, embedder.dim)
+        search = VectorSearch(settings, embedder=build_embedder(settings, args.runtime))
         try:
-            if vectors.count() == 0:
+            if search.count() == 0:
                 print(
                     "cryptosense: the vector store is empty; run `cryptosense embed`",
                     file=sys.stderr,
                 )
-            if args.no_collapse:
-                lines = [
-                    _hit_line(h)
-                    for h in semantic_search(vectors, embedder, args.query, filters, args.limit)
-                ]
-            else:
-                stories = search_stories(
-                    vectors,
-                    embedder,
-                    args.query,
-                    filters,
-                    limit=args.limit,
-                    threshold=threshold,
-                    same_asset=args.same_asset,
-                )
-                lines = [_story_line(s) for s in stories]
+            stories = search.search(
+                args.query,
+                filters,
+                limit=args.limit,
+                collapse=not args.no_collapse,
+                same_asset=args.same_asset,
+                threshold=threshold,
+            )
         finally:
-            vectors.close()
+            search.close()
     except (EmbeddingError, VectorStoreError) as err:
         raise UserError(str(err)) from err
+    lines = [_story_line(s) for s in stories]
     for line in lines:
         print(json.dumps(line, ensure_ascii=False))
     return 0
 
 
-def _line(point_id: str, score: float, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": point_id,
-        "score": round(score, 4),
-        "title": payload.get("title", ""),
-        "url": payload.get("url"),
-        "assets": list(payload.get("assets") or []),
-        "source": payload.get("source"),
-        "published_at": _iso(payload.get("published_at")),
-        "ingested_at": _iso(payload.get("ingested_at")),
-        "sentiment": payload.get("sentiment"),
-        "label": payload.get("label"),
-    }
-
-
-def _hit_line(hit: VectorHit) -> dict[str, Any]:
-    return {**_line(hit.id, hit.score, hit.payload), "duplicates": 0, "duplicate_ids": []}
-
-
 def _story_line(story: Story) -> dict[str, Any]:
-    return {
-        **_line(story.id, story.score, story.payload),
-        "duplicates": story.duplicates,
-        "duplicate_ids": list(story.member_ids[1:]),
-    }
+    from nlp.vectors.search import story_fields
+
+    fields = story_fields(story)
+    for key in ("published_at", "ingested_at"):
+        fields[key] = fields[key].isoformat() if fields[key] is not None else None
+    return fields

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.records import Document
 from core.store import Store
@@ -36,6 +37,8 @@ class IndexReport:
     refreshed: int = 0
     skipped_empty: int = 0
     seconds: float = 0.0
+    #: The paging key of the last document seen: pass it as ``after`` to resume from there.
+    cursor: tuple[datetime, str] | None = None
 
 
 def index_documents(
@@ -47,11 +50,15 @@ def index_documents(
     limit: int | None = None,
     page_size: int = 256,
     optimize: bool = True,
+    after: tuple[datetime, str] | None = None,
 ) -> IndexReport:
     """Embed stored documents that the vector store lacks (at most ``limit`` this run).
 
     ``model_version`` names the sentiment model whose score goes into each payload (None:
     no sentiment). With ``optimize`` the store builds its search index after the writes.
+    ``after`` (a previous report's ``cursor``) skips the documents an earlier run walked:
+    what a service that indexes every few seconds needs, since it also skips refreshing
+    their sentiment.
     """
     if embedder.dim != vectors.dim:
         raise VectorStoreError(
@@ -62,7 +69,6 @@ def index_documents(
         raise ValueError("limit cannot be negative")
     report = IndexReport()
     started = time.perf_counter()
-    after = None
     while limit is None or report.embedded < limit:
         docs = store.documents_page(after, page_size)
         if not docs:
@@ -73,9 +79,12 @@ def index_documents(
         if model_version is not None:
             report.refreshed += _refresh_sentiment(store, vectors, docs, existing, model_version)
         todo = [d for d in docs if d.id not in existing and _has_text(d, report)]
-        if limit is not None:
-            todo = todo[: limit - report.embedded]
+        room = None if limit is None else limit - report.embedded
+        whole_page = room is None or len(todo) <= room
+        todo = todo[:room]
         _embed_page(store, embedder, vectors, todo, model_version, report)
+        if whole_page:  # a cut page is walked again by the next run
+            report.cursor = after
         log.info("indexed %d documents so far (%d seen)", report.embedded, report.seen)
     if optimize and report.embedded:
         vectors.optimize()

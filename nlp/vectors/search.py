@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nlp.embeddings import Embedder
-from nlp.vectors.base import SearchFilter, VectorHit, VectorStore
+from nlp.vectors.base import SearchFilter, VectorHit, VectorStore, from_epoch
 
 DEFAULT_THRESHOLD = 0.92
 
@@ -46,6 +46,31 @@ class Story:
     def duplicates(self) -> int:
         """Copies besides the representative."""
         return len(self.member_ids) - 1
+
+
+def story_fields(story: Story) -> dict[str, Any]:
+    """What a search result shows (the CLI's JSON lines, the API's stories): the
+    representative's citation fields, times as UTC datetimes, and its copies."""
+    p = story.payload
+
+    def when(key: str) -> Any:
+        value = p.get(key)
+        return from_epoch(value) if isinstance(value, int | float) else None
+
+    return {
+        "id": story.id,
+        "score": round(story.score, 4),
+        "title": p.get("title") or "",
+        "url": p.get("url"),
+        "assets": list(p.get("assets") or []),
+        "source": p.get("source"),
+        "published_at": when("published_at"),
+        "ingested_at": when("ingested_at"),
+        "sentiment": p.get("sentiment"),
+        "label": p.get("label"),
+        "duplicates": story.duplicates,
+        "duplicate_ids": list(story.member_ids[1:]),
+    }
 
 
 def embed_query(embedder: Embedder, query: str) -> NDArray[np.float32]:
