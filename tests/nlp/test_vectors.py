@@ -370,6 +370,24 @@ def test_edge_store_reopens_in_either_memory_placement_with_the_same_results(
     assert config["payload_memory"] == config["hnsw_config"]["memory"] == then
 
 
+def test_edge_store_gives_the_same_filtered_answers_with_and_without_acorn(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    docs = [
+        make_doc(f"a{i}", assets=("BTC",) if i % 20 == 0 else ("ETH",), ingested_min=i)
+        for i in range(400)
+    ]
+    vecs = rng.standard_normal((400, DIM)).astype(np.float32)
+    flt = SearchFilter(assets=("BTC",))
+    with QdrantEdgeStore(tmp_path / "shard", DIM) as vs:
+        vs.upsert([point(v, d) for v, d in zip(vecs, docs, strict=True)])
+        vs.optimize()
+        without = [h.id for h in vs.search(vecs[40], flt, limit=5)]
+        vs.tune_search(acorn=True)
+        with_acorn = [h.id for h in vs.search(vecs[40], flt, limit=5)]
+    assert with_acorn == without
+    assert with_acorn[0] == docs[40].id and len(with_acorn) == 5
+
+
 def test_edge_store_refuses_an_unknown_memory_placement(tmp_path: Path) -> None:
     with pytest.raises(VectorStoreError, match="memory must be one of pinned, cached"):
         QdrantEdgeStore(tmp_path / "shard", DIM, memory="swap")
