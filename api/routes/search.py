@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.deps import ServicesDep, SettingsDep
+from api.deps import ServicesDep
 from api.schemas import Error, SearchResults, StoryOut
 from core.records import ensure_utc
 
@@ -32,7 +32,6 @@ router = APIRouter(prefix="/v1", tags=["search"])
 )
 def search(
     services: ServicesDep,
-    settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="plain words")],
     asset: Annotated[list[str], Query(description="any of these assets")] = [],  # noqa: B006
     source: Annotated[list[str], Query(description="any of these sources")] = [],  # noqa: B006
@@ -77,7 +76,6 @@ def search(
             limit=limit,
             collapse=collapse,
             same_asset=same_asset,
-            threshold=settings.vector.near_duplicate_threshold,
         )
     except SearchUnavailable as err:
         log.warning("search unavailable: %s", err)
