@@ -241,7 +241,8 @@ class VectorSettings(_Section):
     memory: Literal["pinned", "cached"] = Field(
         default="pinned",
         description="edge backend: pinned loads vectors, graph and payload into RAM (steady "
-        "latency, about 1.6 KB per point); cached memory-maps them (less RAM, slower tails)",
+        "latency, about 2.7 KB a point with payload and indexes); cached memory-maps them "
+        "(less RAM, slower tails)",
     )
 
 

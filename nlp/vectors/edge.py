@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 UPSERT_BATCH = 1000
 
 #: Where the engine keeps vectors, HNSW graph, payload and id tracker: ``pinned`` loads them
-#: into RAM (no page faults on a search; about 1.6 KB per 384-d point plus payload), ``cached``
-#: memory-maps them and lets the OS page cache decide (less RAM, slower tails under pressure).
+#: into RAM (no page faults on a search; about 2.7 KB a point with payload and indexes at 1M),
+#: ``cached`` memory-maps them and lets the OS page cache decide (less RAM, slower tails under
+#: memory pressure).
 MEMORY_MODES: dict[str, qe.Memory] = {"pinned": qe.Memory.Pinned, "cached": qe.Memory.Cached}
 
 #: Below this many KB of matching vectors per segment (about 26k 384-d points) the engine
