@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 
-from core.records import utcnow
 from core.settings import Settings
 from core.store import SourceStateRow, Store
+from core.times import utcnow
 
 if TYPE_CHECKING:
     from nlp.vectors.service import VectorSearch

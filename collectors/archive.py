@@ -40,8 +40,9 @@ from tqdm import tqdm
 
 from collectors.assets import AssetTagger
 from collectors.text import detect_language, single_line, to_text
-from core.records import Document, IngestWarning, SourceFamily, ensure_utc, utcnow
+from core.records import Document, IngestWarning, SourceFamily
 from core.store import Store
+from core.times import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,9 @@ from collectors.base import Collector, CollectResult, SourceError
 from collectors.http import HttpFetcher
 from collectors.registry import CollectOptions
 from collectors.text import detect_language, single_line, to_text
-from core.records import Document, IngestWarning, ensure_utc, utcnow
+from core.records import Document, IngestWarning
 from core.settings import Settings
+from core.times import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
 

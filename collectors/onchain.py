@@ -23,8 +23,9 @@ from collectors.base import Collector, CollectResult, SourceError
 from collectors.http import HttpFetcher
 from collectors.market import ExistingStore, StoreLookup
 from collectors.registry import CollectOptions
-from core.records import IngestWarning, OnchainMetric, utcnow
+from core.records import IngestWarning, OnchainMetric
 from core.settings import HttpSettings, OnchainSettings, Settings
+from core.times import utcnow
 
 log = logging.getLogger(__name__)
 

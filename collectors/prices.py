@@ -30,8 +30,9 @@ from collectors.http import MAX_RETRY_AFTER_S, parse_retry_after
 from collectors.market import ExistingStore, StoreLookup, from_epoch, iso, timeframe_seconds
 from collectors.market_csv import MarketCsvError, split_pair
 from collectors.registry import CollectOptions
-from core.records import Candle, IngestWarning, utcnow
+from core.records import Candle, IngestWarning
 from core.settings import ConfigError, HttpSettings, Settings
+from core.times import utcnow
 
 log = logging.getLogger(__name__)
 

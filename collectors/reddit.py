@@ -41,7 +41,8 @@ import requests
 from collectors.assets import AssetTagger
 from collectors.base import CollectResult, SourceError
 from collectors.text import clean_text, detect_language, single_line, to_text
-from core.records import Document, IngestWarning, SourceFamily, utcnow
+from core.records import Document, IngestWarning, SourceFamily
+from core.times import utcnow
 
 if TYPE_CHECKING:
     import praw

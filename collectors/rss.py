@@ -41,8 +41,9 @@ from collectors.base import CollectResult, SourceError
 from collectors.http import HttpFetcher
 from collectors.registry import CollectOptions
 from collectors.text import clean_text, decode_bytes, detect_language, single_line, to_text
-from core.records import Document, IngestWarning, SourceFamily, utcnow
+from core.records import Document, IngestWarning, SourceFamily
 from core.settings import HttpSettings, Settings
+from core.times import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from collectors.base import Collector, CollectResult, SourceError
-from core.records import IngestWarning, utcnow
+from core.records import IngestWarning
 from core.settings import HttpSettings
 from core.store import IngestResult, Store
+from core.times import utcnow
 
 log = logging.getLogger(__name__)
 

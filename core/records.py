@@ -12,27 +12,17 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.times import ensure_utc, utcnow
 from core.urls import canonical_url, url_key
 
 # Fixed namespace so ids are identical on every machine and in every run.
 DOCUMENT_NAMESPACE = uuid.UUID("6f2b1c0e-5d4a-5c1e-9a57-0c7a3f3e9b21")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def ensure_utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC; aware ones are converted."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 _WS = re.compile(r"\s+")

@@ -10,6 +10,7 @@ import time.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.paths import DataPaths
+
 DEFAULT_FEEDS: tuple[tuple[str, str], ...] = (
     ("coindesk", "https://www.coindesk.com/arc/outboundfeeds/rss/"),
     ("cointelegraph", "https://cointelegraph.com/rss"),
@@ -28,6 +31,10 @@ DEFAULT_FEEDS: tuple[tuple[str, str], ...] = (
     ("bitcoinmagazine", "https://bitcoinmagazine.com/.rss/full/"),
     ("theblock", "https://www.theblock.co/rss.xml"),
 )
+
+
+#: The TOML file named by ``load_settings(config=...)`` while that call builds the tree.
+_CONFIG_FILE: ContextVar[str | None] = ContextVar("cryptosense_config_file", default=None)
 
 
 class ConfigError(Exception):
@@ -334,8 +341,13 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def paths(self) -> DataPaths:
+        """The folders and files inside ``data_dir``."""
+        return DataPaths(self.data_dir)
+
+    @property
     def database_url(self) -> str:
-        return self.db.url or f"sqlite:///{self.data_dir / 'cryptosense.db'}"
+        return self.db.url or f"sqlite:///{self.paths.database}"
 
     @classmethod
     def settings_customise_sources(
@@ -347,7 +359,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = os.environ.get("CRYPTOSENSE_CONFIG")
+        toml_path = _CONFIG_FILE.get() or os.environ.get("CRYPTOSENSE_CONFIG")
         if toml_path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
         return tuple(sources)
@@ -367,14 +379,18 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     if config is not None:
         if not config.is_file():
             raise ConfigError(f"config file {config} does not exist")
-        os.environ["CRYPTOSENSE_CONFIG"] = str(config)
     else:
         env_cfg = os.environ.get("CRYPTOSENSE_CONFIG")
         if env_cfg and not Path(env_cfg).is_file():
             raise ConfigError(f"CRYPTOSENSE_CONFIG points at {env_cfg}, which does not exist")
+    # The file reaches the TOML source through a context variable, not os.environ, so
+    # loading settings changes nothing outside the returned object.
+    token = _CONFIG_FILE.set(str(config) if config is not None else None)
     try:
         return Settings(**overrides)
     except ValidationError as err:
         raise ConfigError(_describe(err)) from None
     except ValueError as err:  # malformed TOML, bad JSON in a complex env value
         raise ConfigError(f"invalid settings: {err}") from None
+    finally:
+        _CONFIG_FILE.reset(token)

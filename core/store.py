@@ -33,8 +33,8 @@ from core.records import (
     OnchainMetric,
     SentimentScore,
     SourceFamily,
-    utcnow,
 )
+from core.times import utcnow
 
 log = logging.getLogger(__name__)
 

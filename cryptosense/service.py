@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from collectors.base import Collector
 from collectors.registry import CollectOptions, build_collectors
 from collectors.scheduler import Scheduler
-from core.records import utcnow
 from core.settings import Settings
 from core.store import Store
+from core.times import utcnow
 
 if TYPE_CHECKING:
     from collectors.demo import DemoFeedServer

@@ -26,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from core.records import Frequency, IndexPoint, ensure_utc, utcnow
+from core.records import Frequency, IndexPoint
 from core.settings import IndexSettings
 from core.store import ScoredDoc, Store
+from core.times import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
 

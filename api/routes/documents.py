@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import ModelVersionDep, StoreDep, require_known_asset
 from api.schemas import AssetCount, AssetList, DocumentList, DocumentOut, Error
-from core.records import ensure_utc
 from core.store import CitedDocument
+from core.times import ensure_utc
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 

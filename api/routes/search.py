@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import ServicesDep
 from api.schemas import Error, SearchResults, StoryOut
-from core.records import ensure_utc
+from core.times import ensure_utc
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["search"])

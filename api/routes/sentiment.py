@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import ClockDep, KnownAsset, ModelVersionDep, SettingsDep, StoreDep
 from api.schemas import Error, Family, SentimentPoint, SentimentSeries
-from core.records import Frequency, ensure_utc
+from core.records import Frequency
+from core.times import ensure_utc
 from nlp.index import ServedPoint, series
 
 router = APIRouter(prefix="/v1", tags=["sentiment"])

@@ -15,7 +15,7 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from core.records import ensure_utc
+from core.times import ensure_utc
 from cryptosense.errors import UserError
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from core.records import LABELS, Label, SentimentScore, utcnow
+from core.records import LABELS, Label, SentimentScore
+from core.times import utcnow
 
 #: Column order of every probability matrix in the project.
 LABEL_NAMES: tuple[str, ...] = tuple(label.value for label in LABELS)

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from core.records import utcnow
+from core.times import utcnow
 from nlp.embeddings import PACKAGED_MODEL
 from nlp.sentiment.base import LABEL_NAMES
 from nlp.sentiment.data import LabelledData, stratified_split

@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict
 
-from core.records import Document, SentimentScore, ensure_utc
+from core.records import Document, SentimentScore
+from core.times import ensure_utc
 
 DEFAULT_DIM = 384
 

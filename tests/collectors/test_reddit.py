@@ -26,9 +26,10 @@ from collectors.base import SourceError
 from collectors.reddit import ListingMark, RedditCollector, RedditCursor, build_collectors
 from collectors.registry import CollectOptions
 from collectors.runner import run_once, store_result
-from core.records import Document, SourceFamily, utcnow
+from core.records import Document, SourceFamily
 from core.settings import Settings, load_settings
 from core.store import DocumentRow, Store
+from core.times import utcnow
 from tests.collectors.reddit_replay import Interaction, RedditReplay, load_cassette, replay
 
 DATA = Path(__file__).parent.parent / "data" / "reddit"
