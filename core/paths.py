@@ -20,8 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import UserFacingError
 
-class DataDirError(OSError):
+
+class DataDirError(UserFacingError):
     """The data directory (or a folder inside it) cannot be created or written."""
 
 

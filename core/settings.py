@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.errors import UserFacingError
 from core.paths import DataPaths
 
 DEFAULT_FEEDS: tuple[tuple[str, str], ...] = (
@@ -37,7 +38,7 @@ DEFAULT_FEEDS: tuple[tuple[str, str], ...] = (
 _CONFIG_FILE: ContextVar[str | None] = ContextVar("cryptosense_config_file", default=None)
 
 
-class ConfigError(Exception):
+class ConfigError(UserFacingError):
     """Settings that cannot be used; the message names the offending key."""
 
 

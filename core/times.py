@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+from core.errors import UserFacingError
+
 #: The range of times the project accepts from users. Bucket arithmetic and the EWMA warm-up
 #: step back up to a few years from a time, so the lower bound leaves room below it.
 MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
@@ -19,7 +21,7 @@ MAX_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 _NUMERIC = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
-class TimeParseError(ValueError):
+class TimeParseError(UserFacingError, ValueError):
     """A time given by a user that is not an ISO 8601 date or date-time in range."""
 
 

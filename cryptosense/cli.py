@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
 from cryptosense.commands import backfill, collect, imports, index, nlp, service, vectors
-from cryptosense.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings, verbose=args.verbose, quiet=args.quiet)
     try:
         return int(args.handler(args, settings) or 0)
-    except (UserError, ConfigError) as err:
+    except UserFacingError as err:
         print(f"cryptosense: {err}", file=sys.stderr)
         return getattr(err, "exit_code", 2)
     except KeyboardInterrupt:
