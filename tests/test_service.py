@@ -36,7 +36,7 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
     store = Store.from_settings(demo_settings)
     collectors, server = build_sources(demo_settings, demo=True)
     assert isinstance(server, DemoFeedServer)
-    search = VectorSearch(demo_settings)
+    search = VectorSearch(demo_settings.vector, demo_settings.embeddings, demo_settings.paths)
     try:
         status = PipelineStatus(demo=True)
         pipeline = Pipeline(
