@@ -115,5 +115,26 @@ class SearchResults(BaseModel):
     stories: list[StoryOut]
 
 
-class Error(BaseModel):
-    detail: str = Field(description="what went wrong, for a person to read")
+class Problem(BaseModel):
+    """Every error answer: RFC 9457 problem details, served as ``application/problem+json``."""
+
+    type: str = Field(
+        default="about:blank",
+        description="a URI naming the kind of problem; about:blank: the status says it all",
+    )
+    title: str = Field(description="the HTTP status phrase, e.g. 'Not Found'")
+    status: int = Field(description="the HTTP status code, repeated for clients that log bodies")
+    detail: str = Field(description="what went wrong, in one line for a person to read")
+    instance: str | None = Field(default=None, description="the path that was asked for")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="where: e.g. ['query', 'start'] or ['path', 'asset']")
+    msg: str = Field(description="what is wrong with it")
+    type: str = Field(description="a machine-readable kind, e.g. 'value_error', 'missing'")
+
+
+class ValidationProblem(Problem):
+    """A 422: the problem, plus one entry per parameter that was refused."""
+
+    errors: list[FieldError]
