@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _SCHEMA_REF = "#/components/schemas/{model}"
+# RFC 9110's name; Python before 3.13 still says "Unprocessable Entity".
+_TITLES = {422: "Unprocessable Content"}
 
 
 class ProblemResponse(JSONResponse):
@@ -51,7 +53,7 @@ def problem(
 ) -> ProblemResponse:
     """The answer for one problem; ``errors`` makes it a :class:`ValidationProblem`."""
     fields: dict[str, Any] = {
-        "title": HTTPStatus(status).phrase,
+        "title": _TITLES.get(status) or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "instance": request.url.path,

@@ -15,7 +15,17 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={
+        503: {
+            "model": Health,
+            "description": "the database does not answer: the health body with the reason, "
+            "not a problem, so a probe reads one shape",
+        }
+    },
+)
 def healthz(services: ServicesDep) -> Health | JSONResponse:
     """200 when the database answers; 503 with the reason when it does not."""
     store = services.store

@@ -91,6 +91,11 @@ def test_year_one_bound_on_the_series_is_a_422_problem_not_a_500(
     assert resp.status_code == 422
     assert resp.headers["content-type"] == "application/problem+json"
     body = resp.json()
+    assert (body["type"], body["title"], body["status"]) == (
+        "about:blank",
+        "Unprocessable Content",
+        422,
+    )
     assert [e["loc"] for e in body["errors"]] == [["query", param]]
     assert "outside the supported range" in body["detail"]
 
