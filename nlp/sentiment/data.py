@@ -35,17 +35,50 @@ class DataError(ValueError):
 
 
 @dataclass(frozen=True)
+class DataSource:
+    """One labelled file a data set was read from, and the weight its rows carry in training."""
+
+    name: str
+    sha256: str
+    label_map: Mapping[str, str]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class LabelledData:
-    """Texts with integer labels (0 negative, 1 neutral, 2 positive) and their provenance."""
+    """Texts with integer labels (0 negative, 1 neutral, 2 positive) and their provenance.
+
+    Read from one file, ``source``/``sha256``/``label_map`` describe it. Combined from several
+    (:func:`combine_sources`), ``parts`` lists them and ``origins`` says which one each row came
+    from; ``source`` and ``sha256`` then name and digest the combination.
+    """
 
     texts: tuple[str, ...]
     labels: np.ndarray
     source: str
     sha256: str
     label_map: Mapping[str, str]
+    parts: tuple[DataSource, ...] = ()
+    origins: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def sources(self) -> tuple[DataSource, ...]:
+        """The files behind these rows (one for data read from one file)."""
+        return self.parts or (DataSource(self.source, self.sha256, self.label_map),)
+
+    def origin_ids(self) -> np.ndarray:
+        """For each row, the index in :attr:`sources` of the file it came from."""
+        if self.origins is None:
+            return np.zeros(len(self), dtype=np.int64)
+        return self.origins
+
+    def row_weights(self) -> np.ndarray:
+        """For each row, the training weight of its source."""
+        weights = np.asarray([s.weight for s in self.sources], dtype=np.float64)
+        return weights[self.origin_ids()]
 
     def counts(self) -> dict[str, int]:
         tally = Counter(int(i) for i in self.labels)
@@ -59,7 +92,43 @@ class LabelledData:
             source=self.source,
             sha256=self.sha256,
             label_map=self.label_map,
+            parts=self.parts,
+            origins=None if self.origins is None else self.origins[idx],
         )
+
+    def of_source(self, index: int) -> LabelledData:
+        """The rows that came from ``sources[index]``."""
+        return self.subset(np.flatnonzero(self.origin_ids() == index))
+
+
+def combine_sources(parts: Sequence[tuple[LabelledData, float]]) -> LabelledData:
+    """Several labelled files as one training set, each with the weight its rows carry.
+
+    One part with weight 1 comes back as it is, so a one-file plan trains exactly as before.
+    """
+    if not parts:
+        raise DataError("no labelled data to combine")
+    for data, weight in parts:
+        if not weight > 0:
+            raise DataError(f"{data.source}: a source weight must be above 0, got {weight}")
+    if len(parts) == 1 and parts[0][1] == 1.0:
+        return parts[0][0]
+    sources = tuple(
+        DataSource(data.source, data.sha256, data.label_map, float(weight))
+        for data, weight in parts
+    )
+    digest = hashlib.sha256("\n".join(f"{s.sha256} {s.weight}" for s in sources).encode())
+    return LabelledData(
+        texts=tuple(t for data, _ in parts for t in data.texts),
+        labels=np.concatenate([data.labels for data, _ in parts]),
+        source="+".join(s.name for s in sources),
+        sha256=digest.hexdigest(),
+        label_map={},
+        parts=sources,
+        origins=np.concatenate(
+            [np.full(len(data), i, dtype=np.int64) for i, (data, _) in enumerate(parts)]
+        ),
+    )
 
 
 def parse_label_map(raw: str | Mapping[str, str] | None) -> dict[str, str]:

@@ -275,7 +275,7 @@ def test_eval_command_with_an_unknown_label_exits_2_naming_label_and_row(
 
 
 def test_length_grouped_batches_cover_every_row_once_with_little_padding() -> None:
-    from nlp.sentiment.train import length_grouped_batches
+    from nlp.sentiment.loop import length_grouped_batches
 
     rng = np.random.default_rng(0)
     lengths = rng.integers(5, 64, size=1000)
