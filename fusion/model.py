@@ -5,13 +5,19 @@ number of threads and the ``hist`` tree method, so the same rows give the same m
 bit. Calibration is fitted on a slice the trees never saw (the walk-forward hands over the
 newest part of each train window, purged); a slice too small or of one class leaves the raw
 probabilities as they are, and says so.
+
+A model is saved as one JSON file (XGBoost's own JSON for the trees, plain numbers for the
+calibration: no pickle), and its version is a hash of that file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +32,7 @@ log = logging.getLogger(__name__)
 MIN_CALIBRATION_ROWS = 30
 ISOTONIC_MIN_ROWS = 1000
 P_FLOOR = 1e-3  # probabilities kept off 0 and 1: a calibrated 1.0 would ask for an all-in bet
+FORMAT = 1
 
 
 def _xgboost() -> Any:
@@ -47,13 +54,17 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Calibrator:
-    """Maps raw probabilities to calibrated ones: ``identity``, ``sigmoid`` or ``isotonic``."""
+    """Raw probability -> calibrated one. ``sigmoid``: Platt scaling on the raw log-odds,
+    ``1 / (1 + exp(-(a * logit + b)))``; ``isotonic``: the fitted step function, linear
+    between its thresholds and flat beyond them; ``identity``: unchanged."""
 
     method: str = "identity"
-    _sigmoid: LogisticRegression | None = None
-    _isotonic: IsotonicRegression | None = None
+    a: float = 1.0
+    b: float = 0.0
+    xs: tuple[float, ...] = ()
+    ys: tuple[float, ...] = ()
 
     @classmethod
     def fit(cls, raw: np.ndarray, y: np.ndarray, method: str) -> Calibrator:
@@ -62,21 +73,26 @@ class Calibrator:
         if method == "auto":
             method = "isotonic" if len(y) >= ISOTONIC_MIN_ROWS else "sigmoid"
         if method == "isotonic":
-            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-            iso.fit(raw, y)
-            return cls("isotonic", _isotonic=iso)
-        lr = LogisticRegression(C=1e4)
-        lr.fit(_logit(raw).reshape(-1, 1), y)
-        return cls("sigmoid", _sigmoid=lr)
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+            return cls(
+                "isotonic",
+                xs=tuple(float(v) for v in iso.X_thresholds_),
+                ys=tuple(float(v) for v in iso.y_thresholds_),
+            )
+        lr = LogisticRegression(C=1e4).fit(_logit(raw).reshape(-1, 1), y)
+        return cls("sigmoid", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
-        if self._isotonic is not None:
-            out = self._isotonic.predict(raw)
-        elif self._sigmoid is not None:
-            out = self._sigmoid.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]
+        if self.method == "isotonic":
+            out = np.interp(raw, self.xs, self.ys)
+        elif self.method == "sigmoid":
+            out = 1.0 / (1.0 + np.exp(-(self.a * _logit(raw) + self.b)))
         else:
             out = raw
         return np.clip(np.asarray(out, dtype=np.float64), P_FLOOR, 1 - P_FLOOR)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "a": self.a, "b": self.b, "xs": self.xs, "ys": self.ys}
 
 
 @dataclass
@@ -86,9 +102,9 @@ class FusionModel:
     columns: list[str]
     settings: FusionModelSettings
     seed: int = 7
-    threads: int = 2
+    threads: int = 1
     calibrator: Calibrator = field(default_factory=Calibrator)
-    booster: object | None = None
+    booster: Any = None
     train_rows: int = 0
     calibration_rows: int = 0
 
@@ -118,20 +134,21 @@ class FusionModel:
             n_jobs=self.threads,
             verbosity=0,
         )
-        clf.fit(x_fit[self.columns].to_numpy(np.float32), y_fit)
-        self.booster = clf
+        clf.fit(self._matrix(x_fit), y_fit)
+        self.booster = clf.get_booster()
         self.train_rows = len(y_fit)
         if x_cal is not None and y_cal is not None and len(y_cal):
-            raw = self._raw(x_cal)
-            self.calibrator = Calibrator.fit(raw, y_cal, s.calibration)
+            self.calibrator = Calibrator.fit(self._raw(x_cal), y_cal, s.calibration)
             self.calibration_rows = len(y_cal)
         return self
+
+    def _matrix(self, x: pd.DataFrame) -> np.ndarray:
+        return x[self.columns].to_numpy(np.float32)
 
     def _raw(self, x: pd.DataFrame) -> np.ndarray:
         if self.booster is None:
             raise RuntimeError("the model has not been fitted")
-        proba = self.booster.predict_proba(x[self.columns].to_numpy(np.float32))  # type: ignore[attr-defined]
-        return np.asarray(proba[:, 1], dtype=np.float64)
+        return np.asarray(self.booster.inplace_predict(self._matrix(x)), dtype=np.float64)
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
         """Calibrated P(up) for each row of ``x``."""
@@ -141,7 +158,7 @@ class FusionModel:
         """Total gain per feature, as shares summing to 1 (features never split on: 0)."""
         if self.booster is None:
             return {}
-        gain = self.booster.get_booster().get_score(importance_type="total_gain")  # type: ignore[attr-defined]
+        gain = self.booster.get_score(importance_type="total_gain")
         total = sum(gain.values()) or 1.0
         names = {f"f{i}": c for i, c in enumerate(self.columns)}
         out = dict.fromkeys(self.columns, 0.0)
@@ -154,6 +171,59 @@ class FusionModel:
         what the live signal shows beside its probability."""
         if self.booster is None:
             raise RuntimeError("the model has not been fitted")
-        dm = _xgboost().DMatrix(x[self.columns].to_numpy(np.float32))
-        contrib = self.booster.get_booster().predict(dm, pred_contribs=True)  # type: ignore[attr-defined]
+        dm = _xgboost().DMatrix(self._matrix(x))
+        contrib = self.booster.predict(dm, pred_contribs=True)
         return pd.DataFrame(contrib, index=x.index, columns=[*self.columns, "bias"])
+
+    # --- persistence ----------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        if self.booster is None:
+            raise RuntimeError("the model has not been fitted")
+        trees = bytes(self.booster.save_raw(raw_format="json")).decode()
+        doc = {
+            "format": FORMAT,
+            "columns": self.columns,
+            "settings": self.settings.model_dump(mode="json"),
+            "seed": self.seed,
+            "threads": self.threads,
+            "calibrator": self.calibrator.to_dict(),
+            "train_rows": self.train_rows,
+            "calibration_rows": self.calibration_rows,
+            "booster": json.loads(trees),
+        }
+        return json.dumps(doc, sort_keys=True)
+
+    @property
+    def version(self) -> str:
+        """A short content hash of the saved model: equal models, equal versions."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)  # never a half-written model
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> FusionModel:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a fusion model file of format {FORMAT}")
+        booster = _xgboost().Booster()
+        booster.load_model(bytearray(json.dumps(doc["booster"]).encode()))
+        booster.set_param({"nthread": doc["threads"]})
+        cal = doc["calibrator"]
+        return cls(
+            columns=list(doc["columns"]),
+            settings=FusionModelSettings(**doc["settings"]),
+            seed=doc["seed"],
+            threads=doc["threads"],
+            calibrator=Calibrator(
+                cal["method"], cal["a"], cal["b"], tuple(cal["xs"]), tuple(cal["ys"])
+            ),
+            booster=booster,
+            train_rows=doc["train_rows"],
+            calibration_rows=doc["calibration_rows"],
+        )

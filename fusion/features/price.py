@@ -7,7 +7,9 @@ candles that closed by T. Windows are counted in bars of the timeframe.
 Warm-ups: windows of plain sums are exact after their length; Wilder and exponential
 smoothing (RSI, ATR, ADX, EMA inside MACD) depend on their seed forever, with a weight that
 decays geometrically; the declared warm-up is where that weight has fallen below the guard's
-tolerance (tests/fusion/test_lookahead.py measures it on real and synthetic data).
+tolerance (1e-6 absolute, 1e-4 relative), with a margin over the most measured on the
+Bitstamp BTC hourly/daily and ETH daily files: NATR 119 bars, RSI 183, MACD 168, ADX 176
+(tests/fusion/test_real_data.py re-measures them).
 """
 
 from __future__ import annotations
@@ -34,14 +36,14 @@ def price_specs() -> list[FeatureSpec]:
     specs += [FeatureSpec(f"vol_{n}", "price", n) for n in VOL_BARS]
     specs += [
         FeatureSpec("natr_14", "price", 150),
-        FeatureSpec("rsi_14", "price", 200),
-        FeatureSpec("macd", "price", 250),
-        FeatureSpec("macd_hist", "price", 250),
+        FeatureSpec("rsi_14", "price", 220),
+        FeatureSpec("macd", "price", 200),
+        FeatureSpec("macd_hist", "price", 200),
         FeatureSpec("bb_width_20", "price", BB_BARS - 1),
         FeatureSpec("volume_ratio_24", "price", VOLUME_BARS - 1),
         FeatureSpec("range_pos_24", "price", RANGE_BARS - 1),
         FeatureSpec("sma_gap_50", "price", SMA_GAP_BARS - 1),
-        FeatureSpec("adx_14", "price", 300),
+        FeatureSpec("adx_14", "price", 220),
     ]
     return specs
 

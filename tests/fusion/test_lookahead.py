@@ -66,7 +66,7 @@ def test_model_signals_are_checked_with_the_features(hourly_provider: FrameProvi
 def test_declared_warmups_hold_and_long_ones_are_listed(hourly: MarketData) -> None:
     report = check_warmup(hourly)
     assert report.ok, {n: (report.declared[n], report.needed[n]) for n in report.violations}
-    assert report.long["adx_14"] == 300
+    assert report.long["adx_14"] == 220
     assert report.long["oc_TxCnt_z30"] == 29 * 24
     assert "ret_1" not in report.long
     assert report.needed["ret_24"] == 24
