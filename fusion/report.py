@@ -67,7 +67,7 @@ def card(study: Study) -> dict[str, Any]:
         }
         if res.walkforward is not None:
             imp = sorted(res.walkforward.importance.items(), key=lambda kv: (-kv[1], kv[0]))
-            entry["importance"] = dict(imp[:TOP_FEATURES])
+            entry["importance"] = [[k, v] for k, v in imp[:TOP_FEATURES]]  # ordered: a list
             entry["folds"] = [asdict(f) for f in res.walkforward.folds]
         if res.backtest is not None and name in (BUY_AND_HOLD, study.chosen):
             eq = res.backtest.equity
@@ -241,7 +241,8 @@ def card_html(data: dict[str, Any]) -> str:
     )
     chosen = arms[s["chosen"]]
     parts.append("<h2>Feature importance (mean share of gain over folds)</h2>")
-    parts.append(bar_chart(list(chosen.get("importance", {}).items()), f"{s['chosen']}"))
+    top = [(str(k), float(v)) for k, v in chosen.get("importance", [])]
+    parts.append(bar_chart(top, f"{s['chosen']}"))
     parts.append(_overfitting_html(data["overfitting"]))
     parts.append("<h2>Reproduce</h2><p class='muted'>")
     parts.append(
