@@ -172,7 +172,7 @@ def card_html(data: dict[str, Any]) -> str:
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Fusion report card: {escape(data['asset'])} {escape(data['timeframe'])}</h1>",
         f"<p class='verdict'>{escape(s['gate'])}</p>",
-        f"<p class='verdict'>Sentiment: {escape(s['sentiment'])}</p>",
+        f"<p class='verdict'>{escape(s['sentiment'])}</p>",
         "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in s["statements"]) + "</ul>",
     ]
     if s["notes"]:
