@@ -113,7 +113,7 @@ class Study:
         return self.arms[self.chosen]
 
 
-def _history(frame: FeatureFrame, arm: str, usable: pd.Series) -> dict[str, Any]:
+def _history(usable: pd.Series) -> dict[str, Any]:
     """How much history an arm stands on: usable rows (covered and warmed up), first/last."""
     idx = usable.index[usable.to_numpy()]
     return {
@@ -200,9 +200,7 @@ def run_study(
             done += 1
             reason = _missing_reason(frame, arm)
             if h == primary_h:
-                arms[arm] = ArmResult(
-                    arm, reason or "ok", history=_history(frame, arm, frame.usable(groups))
-                )
+                arms[arm] = ArmResult(arm, reason or "ok", history=_history(frame.usable(groups)))
             if reason is not None:
                 continue
             wf = run_walkforward(frame, up, folds, groups, settings, max(hbars.values()))
