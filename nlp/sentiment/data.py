@@ -7,7 +7,6 @@ person reading the message has a 10k-row file open and needs to find the line.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.files import file_sha256
 from core.records import LABELS
 from nlp.sentiment.base import DEFAULT_LABEL_ALIASES, LabelMappingError, parse_label
 
@@ -85,14 +85,6 @@ def parse_label_map(raw: str | Mapping[str, str] | None) -> dict[str, str]:
         except LabelMappingError as err:
             raise DataError(f"label map entry {key!r}: {err}") from None
     return out
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[dict[str, object]]]:
