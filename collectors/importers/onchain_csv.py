@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
-from collectors.market_csv import (
+from collectors.importers.market_csv import (
     Defects,
     Hole,
     ImportReport,
@@ -122,6 +122,7 @@ def read_onchain_csv(
     text = read_text(data)
     if not text.lines:
         raise MarketCsvError("the file is empty")
+    text.check_header(0)
     header = csv_fields(text.lines[0])
     layout = _onchain_layout(header, fmt)
     asset = asset.upper()
@@ -131,6 +132,10 @@ def read_onchain_csv(
     rows_by_day: dict[date, list[str]] = {}
     rows_read = 0
     for offset, fields in enumerate(csv_rows(text.lines[1:])):
+        if isinstance(fields, str):
+            rows_read += 1
+            defects.get("unparseable-row", "dropped").add(None, f"line {offset + 2}: {fields}")
+            continue
         if is_blank(fields):
             continue
         rows_read += 1

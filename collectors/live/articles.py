@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,10 +33,10 @@ from urllib.robotparser import RobotFileParser
 from collectors.assets import AssetTagger
 from collectors.base import Collector, CollectResult, SourceError
 from collectors.http import FetchResult, HostRateLimiter, HttpFetcher
-from collectors.registry import CollectOptions
-from collectors.text import clean_text, decode_bytes, detect_language
+from collectors.live.rss import FeedparserCollector
+from collectors.text import clean_text, decode_bytes, flag_language
 from core.records import Document, IngestWarning
-from core.settings import HttpSettings, Settings
+from core.settings import HttpSettings, NewsSettings
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,6 @@ class ArticleExtractor:
         self._slow: dict[str, HostRateLimiter] = {}
         self._slow_lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ArticleExtractor:
-        return cls(settings.http, settings.news.per_host_interval_s)
-
     def close(self) -> None:
         self.fetcher.close()
 
@@ -293,10 +289,7 @@ class NewsCollector:
             meta["article_truncated"] = True
             warnings = (*warnings, "article-truncated")
         assets = tuple(sorted({*doc.assets, *self.tagger.tag(f"{doc.title}\n{got.text}")}))
-        lang = detect_language(got.text) or doc.lang
-        meta.pop("non_english", None)
-        if lang is not None and lang != "en":
-            meta["non_english"] = True
+        lang = flag_language(meta, "", got.text, fallback=doc.lang)
         enriched = Document.build(
             source=self.name,
             family=doc.family,
@@ -315,21 +308,22 @@ class NewsCollector:
         return enriched, None
 
 
-def build_collectors(settings: Settings, options: CollectOptions) -> list[Collector]:
-    """One news collector per RSS feed (``rss.feeds``, or ``--url``), sharing one robots
-    cache, one per-host rate limit and one HTTP client across feeds."""
-    from collectors import rss
-
-    feeds = rss.build_collectors(settings, options)
-    extractor = ArticleExtractor.from_settings(settings) if settings.news.fetch_articles else None
-    tagger = AssetTagger.from_settings(settings)
+def build_collectors(
+    feeds: Sequence[FeedparserCollector],
+    news: NewsSettings,
+    http: HttpSettings,
+    tagger: AssetTagger,
+) -> list[Collector]:
+    """One news collector per feed collector, sharing one robots cache, one per-host rate
+    limit and one HTTP client across feeds."""
+    extractor = ArticleExtractor(http, news.per_host_interval_s) if news.fetch_articles else None
     return [
         NewsCollector(
             name="news:" + feed.name.split(":", 1)[-1],
             feed=feed,
             extractor=extractor,
             tagger=tagger,
-            interval_s=settings.news.interval_s,
+            interval_s=news.interval_s,
         )
         for feed in feeds
     ]

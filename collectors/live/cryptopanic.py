@@ -27,9 +27,9 @@ from collectors.assets import AssetTagger
 from collectors.base import Collector, CollectResult, SourceError
 from collectors.http import HttpFetcher
 from collectors.registry import CollectOptions
-from collectors.text import detect_language, single_line, to_text
+from collectors.text import flag_language, single_line, to_text
 from core.records import Document, IngestWarning
-from core.settings import Settings
+from core.settings import HttpSettings, NewsSettings
 from core.times import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -103,22 +103,23 @@ class CryptoPanicCollector:
 
     def __init__(
         self,
-        settings: Settings,
+        news: NewsSettings,
+        http: HttpSettings,
         tagger: AssetTagger,
         *,
         fetcher: HttpFetcher | None = None,
         base_url: str | None = None,
         max_pages: int = MAX_PAGES,
     ) -> None:
-        if not settings.news.cryptopanic_token:
+        if not news.cryptopanic_token:
             raise ValueError("CryptoPanic needs news.cryptopanic_token")
         self.name = SOURCE
-        self.interval_s = settings.news.interval_s
-        self._token = settings.news.cryptopanic_token
-        self.base_url = base_url or settings.news.cryptopanic_url
+        self.interval_s = news.interval_s
+        self._token = news.cryptopanic_token
+        self.base_url = base_url or news.cryptopanic_url
         self.tagger = tagger
         self.max_pages = max_pages
-        self.fetcher = fetcher or HttpFetcher(settings.http, source=SOURCE)
+        self.fetcher = fetcher or HttpFetcher(http, source=SOURCE)
 
     def close(self) -> None:
         self.fetcher.close()
@@ -271,9 +272,7 @@ class CryptoPanicCollector:
         }
         if post.get("panic_score") is not None:
             meta["panic_score"] = post.get("panic_score")
-        lang = detect_language(f"{title}. {text}" if text else title)
-        if lang is not None and lang != "en":
-            meta["non_english"] = True
+        lang = flag_language(meta, title, text)
         return Document.build(
             source=self.name,
             url=url,
@@ -322,16 +321,14 @@ def _brief(post: Any) -> str:
     return json.dumps(post, default=str)[:200]
 
 
-def build_collectors(settings: Settings, options: CollectOptions) -> list[Collector]:
+def build_collectors(
+    news: NewsSettings, http: HttpSettings, tagger: AssetTagger, options: CollectOptions
+) -> list[Collector]:
     """The CryptoPanic collector, or none (with a log line) when no token is configured."""
-    if not settings.news.cryptopanic_token:
+    if not news.cryptopanic_token:
         log.info(
             "CryptoPanic skipped: no token (set CRYPTOSENSE_NEWS__CRYPTOPANIC_TOKEN; "
             "free keys at https://cryptopanic.com/developers/api/)"
         )
         return []
-    return [
-        CryptoPanicCollector(
-            settings, AssetTagger.from_settings(settings), base_url=options.url or None
-        )
-    ]
+    return [CryptoPanicCollector(news, http, tagger, base_url=options.url or None)]

@@ -1,10 +1,11 @@
 """The offline demo: project-written feeds served from 127.0.0.1.
 
 Without internet the service still shows its whole path working: :class:`DemoFeedServer`
-serves the sample feeds in ``collectors/demo_feeds/`` (clearly titled "Cryptosense demo: ...")
-over real HTTP on an ephemeral port, and the ordinary :class:`collectors.rss.FeedparserCollector`
-polls them like any other feed. The server answers conditional GETs with 304, so re-polls are
-as cheap (and as duplicate-free) as against a well-behaved publisher.
+serves the sample feeds in ``collectors/live/demo_feeds/`` (clearly titled "Cryptosense
+demo: ...") over real HTTP on an ephemeral port, and the ordinary
+:class:`collectors.live.rss.FeedparserCollector` polls them like any other feed. The server
+answers conditional GETs with 304, so re-polls are as cheap (and as duplicate-free) as
+against a well-behaved publisher.
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from collectors.base import Collector, CollectResult, SourceError
 from collectors.http import HttpFetcher
-from collectors.market import ExistingStore, StoreLookup
+from collectors.market import StoreLookup
 from collectors.registry import CollectOptions
 from core.records import IngestWarning, OnchainMetric
-from core.settings import HttpSettings, OnchainSettings, Settings
+from core.settings import HttpSettings, OnchainSettings
 from core.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -303,17 +303,17 @@ def _value(raw: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def build_collectors(settings: Settings, options: CollectOptions) -> list[Collector]:
-    """One collector per asset in ``settings.onchain.assets``."""
-    lookup = ExistingStore(settings)
+def build_collectors(
+    onchain: OnchainSettings,
+    http: HttpSettings,
+    store_lookup: StoreLookup,
+    options: CollectOptions,
+) -> list[Collector]:
+    """One collector per asset in ``onchain.assets``."""
     since = options.since.date() if options.since else None
     return [
         CoinMetricsCollector(
-            asset,
-            settings=settings.onchain,
-            http=settings.http,
-            store_lookup=lookup,
-            since=since,
+            asset, settings=onchain, http=http, store_lookup=store_lookup, since=since
         )
-        for asset in settings.onchain.assets
+        for asset in onchain.assets
     ]

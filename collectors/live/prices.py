@@ -27,11 +27,17 @@ from tenacity import (
 
 from collectors.base import Collector, CollectResult, SourceError
 from collectors.http import MAX_RETRY_AFTER_S, parse_retry_after
-from collectors.market import ExistingStore, StoreLookup, from_epoch, iso, timeframe_seconds
-from collectors.market_csv import MarketCsvError, split_pair
+from collectors.market import (
+    PairError,
+    StoreLookup,
+    from_epoch,
+    iso,
+    split_pair,
+    timeframe_seconds,
+)
 from collectors.registry import CollectOptions
 from core.records import Candle, IngestWarning
-from core.settings import ConfigError, HttpSettings, Settings
+from core.settings import ConfigError, HttpSettings, PriceSettings
 from core.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -58,28 +64,28 @@ def reason_for(err: Exception) -> str:
     return next((code for kind, code in _REASONS if isinstance(err, kind)), "exchange-error")
 
 
-def make_exchange(settings: Settings) -> ccxt.Exchange:
-    """A ccxt client for ``settings.prices.exchange`` with the project's timeout.
+def make_exchange(prices: PriceSettings, http: HttpSettings) -> ccxt.Exchange:
+    """A ccxt client for ``prices.exchange`` with the project's timeout and user agent.
 
-    ``settings.prices.api_url`` replaces every entry of the exchange's ``urls['api']``, which
-    points the real client at a proxy or a local replay (the tests' loopback server).
+    ``prices.api_url`` replaces every entry of the exchange's ``urls['api']``, which points
+    the real client at a proxy or a local replay (the tests' loopback server).
     """
-    name = settings.prices.exchange.strip().lower()
+    name = prices.exchange.strip().lower()
     cls = getattr(ccxt, name, None) if name in ccxt.exchanges else None
     if cls is None:
         raise ConfigError(f"prices.exchange: ccxt knows no exchange {name!r}")
     exchange: ccxt.Exchange = cls(
         {
-            "timeout": int(settings.http.timeout_s * 1000),
+            "timeout": int(http.timeout_s * 1000),
             "enableRateLimit": True,
-            "userAgent": settings.http.user_agent,
+            "userAgent": http.user_agent,
         }
     )
     # Lets a collector tell an unparseable body (ccxt returns the raw text) from no candles.
     exchange.enableLastJsonResponse = True
     exchange.enableLastResponseHeaders = True
-    if settings.prices.api_url:
-        exchange.urls["api"] = _replace_urls(exchange.urls.get("api"), settings.prices.api_url)
+    if prices.api_url:
+        exchange.urls["api"] = _replace_urls(exchange.urls.get("api"), prices.api_url)
     return exchange
 
 
@@ -92,7 +98,7 @@ def _replace_urls(api: Any, base: str) -> Any:
 def normalise_pair(pair: str) -> str:
     try:
         base, quote = split_pair(pair)
-    except MarketCsvError as err:
+    except PairError as err:
         raise ConfigError(f"prices.pairs: {err}") from None
     return f"{base}/{quote}"
 
@@ -318,12 +324,13 @@ class CcxtPriceCollector:
         return f"CcxtPriceCollector({self.name})"
 
 
-def build_collectors(settings: Settings, options: CollectOptions) -> list[Collector]:
+def build_collectors(
+    prices: PriceSettings, http: HttpSettings, store_lookup: StoreLookup, options: CollectOptions
+) -> list[Collector]:
     """One collector per configured pair and timeframe (or the one asked for)."""
-    pairs = (options.pair,) if options.pair else settings.prices.pairs
-    timeframes = (options.timeframe,) if options.timeframe else settings.prices.timeframes
-    exchange = make_exchange(settings)
-    lookup = ExistingStore(settings)
+    pairs = (options.pair,) if options.pair else prices.pairs
+    timeframes = (options.timeframe,) if options.timeframe else prices.timeframes
+    exchange = make_exchange(prices, http)
     collectors: list[Collector] = []
     for pair in pairs:
         for timeframe in timeframes:
@@ -336,9 +343,9 @@ def build_collectors(settings: Settings, options: CollectOptions) -> list[Collec
                     exchange,
                     pair,
                     timeframe,
-                    http=settings.http,
-                    interval_s=settings.prices.interval_s,
-                    store_lookup=lookup,
+                    http=http,
+                    interval_s=prices.interval_s,
+                    store_lookup=store_lookup,
                     since=options.since,
                 )
             )

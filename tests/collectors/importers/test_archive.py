@@ -15,19 +15,19 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from collectors.archive import (
+from collectors.assets import AssetTagger
+from collectors.importers.archive import (
     ArchiveError,
     ArchiveSpec,
     backfill,
     parse_date,
     unescape_literals,
 )
-from collectors.assets import AssetTagger
 from core.records import SourceFamily, document_id
 from core.store import DocumentRow, Store
 from cryptosense.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 T0 = datetime(2022, 3, 1, 9, 30, tzinfo=UTC)
 

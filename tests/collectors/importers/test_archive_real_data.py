@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from collectors.archive import ArchiveSpec, backfill
 from collectors.assets import AssetTagger
+from collectors.importers.archive import ArchiveSpec, backfill
 from core.records import document_id
 from core.store import DocumentRow, Store
 

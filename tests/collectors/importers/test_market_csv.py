@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from collectors.market_csv import MarketCsvError, import_price_csv, read_price_csv
-from collectors.onchain_csv import import_onchain_csv, read_onchain_csv
+from collectors.importers.market_csv import MarketCsvError
+from collectors.importers.onchain_csv import import_onchain_csv, read_onchain_csv
+from collectors.importers.prices_csv import import_price_csv, read_price_csv
 from core.settings import Settings
 from core.store import OnchainRow, Store
 from cryptosense.cli import main
 
-DATA = Path(__file__).parent.parent / "data" / "market"
+DATA = Path(__file__).resolve().parents[2] / "data" / "market"
 DEFECTS = DATA / "cdd_btcusd_1h_defects.csv"
 TWELVE_HOUR = DATA / "cdd_ethusd_1h_12h_dates.csv"
 MISLABELLED = DATA / "ethusdt_1d_ms_mislabelled.csv"

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from collectors.market_csv import VOLUME_PRICE_TOLERANCE, ImportReport, import_price_csv
-from collectors.onchain_csv import import_onchain_csv
+from collectors.importers.market_csv import ImportReport
+from collectors.importers.onchain_csv import import_onchain_csv
+from collectors.importers.price_repairs import VOLUME_PRICE_TOLERANCE
+from collectors.importers.prices_csv import import_price_csv
 from core.records import Candle
 from core.store import OnchainRow, Store
 

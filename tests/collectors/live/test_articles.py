@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.articles import ArticleExtractor, NewsCollector
+from collectors.live.articles import ArticleExtractor, NewsCollector
 from collectors.registry import CollectOptions
 from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once
@@ -19,7 +19,7 @@ from core.settings import HttpSettings, NewsSettings, Settings
 from core.store import Store
 from tests.loopback import LoopbackServer, Reply, Request
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "news"
+DATA = Path(__file__).resolve().parents[2] / "data" / "news"
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
 SUMMARY = "Funds took in record money. Read more..."
 

@@ -11,8 +11,8 @@ import pytest
 
 from collectors.assets import AssetTagger
 from collectors.base import SourceError
-from collectors.cryptopanic import CryptoPanicCollector, build_collectors
 from collectors.http import HttpFetcher
+from collectors.live.cryptopanic import CryptoPanicCollector
 from collectors.registry import CollectOptions
 from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once
@@ -21,7 +21,7 @@ from core.settings import HttpSettings, NewsSettings, Settings
 from core.store import Store
 from tests.loopback import LoopbackServer, Reply, Request
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "news"
+DATA = Path(__file__).resolve().parents[2] / "data" / "news"
 PATH = "/api/developer/v2/posts/"
 TOKEN = "sekrit-token-123"
 
@@ -66,13 +66,13 @@ def two_pages(loopback: LoopbackServer) -> dict[str, Reply]:
 
 
 def collector(settings: Settings, **kw: object) -> CryptoPanicCollector:
-    return CryptoPanicCollector(settings, AssetTagger(), **kw)  # type: ignore[arg-type]
+    return CryptoPanicCollector(settings.news, settings.http, AssetTagger(), **kw)  # type: ignore[arg-type]
 
 
 def test_without_a_token_the_source_is_skipped_with_a_log_line(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="collectors.cryptopanic"):
+    with caplog.at_level(logging.INFO, logger="collectors.live.cryptopanic"):
         assert build_source("cryptopanic", settings) == []
     assert "CryptoPanic skipped: no token" in caplog.text
 
@@ -257,7 +257,7 @@ def test_runner_stores_posts_once_and_resumes_from_the_saved_cursor(
     cp_settings: Settings, loopback: LoopbackServer, sqlite_store: Store
 ) -> None:
     seen = serve_pages(loopback, two_pages(loopback))
-    (source,) = build_collectors(cp_settings, CollectOptions())
+    (source,) = build_source("cryptopanic", cp_settings, CollectOptions())
     first = run_once(source, sqlite_store, cp_settings.http)
     second = run_once(source, sqlite_store, cp_settings.http)
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from collectors.assets import AssetTagger
-from collectors.demo import DEMO_FEEDS_DIR, DemoFeedServer, internet_reachable, use_demo
-from collectors.rss import FeedparserCollector
+from collectors.live.demo import DEMO_FEEDS_DIR, DemoFeedServer, internet_reachable, use_demo
+from collectors.live.rss import FeedparserCollector
 from collectors.runner import run_once
 from core.settings import DemoSettings, HttpSettings
 from core.store import Store

@@ -15,7 +15,7 @@ import pytest
 
 from collectors.assets import AssetTagger
 from collectors.base import CollectResult, SourceError
-from collectors.rss import FeedparserCollector
+from collectors.live.rss import FeedparserCollector
 from core.settings import HttpSettings
 from tests.loopback import LoopbackServer, Reply, serve
 

@@ -19,14 +19,15 @@ from sqlmodel import select
 
 from collectors.base import SourceError
 from collectors.http import HttpFetcher
-from collectors.onchain import CoinMetricsCollector, build_collectors
+from collectors.live.onchain import CoinMetricsCollector
 from collectors.registry import CollectOptions
+from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once
 from core.settings import Settings, load_settings
 from core.store import OnchainRow, Store
 from tests.loopback import LoopbackServer, Reply, Request
 
-DATA = Path(__file__).parent.parent / "data" / "market"
+DATA = Path(__file__).resolve().parents[2] / "data" / "market"
 PATH = "/v4/timeseries/asset-metrics"
 JSON = {"Content-Type": "application/json"}
 METRICS = ["AdrActCnt", "TxCnt", "FeeTotNtv", "HashRate", "FlowInExNtv"]
@@ -289,8 +290,8 @@ def test_next_page_url_on_our_host_is_followed(
 def test_since_option_sets_the_first_day_asked_for(
     cm_settings: Settings, clock: Clock, replay: CoinMetricsReplay
 ) -> None:
-    (collector,) = build_collectors(
-        cm_settings, CollectOptions(since=datetime(2024, 3, 6, tzinfo=UTC))
+    (collector,) = build_source(
+        "onchain", cm_settings, CollectOptions(since=datetime(2024, 3, 6, tzinfo=UTC))
     )
     assert isinstance(collector, CoinMetricsCollector)
     collector.clock = clock
@@ -300,5 +301,5 @@ def test_since_option_sets_the_first_day_asked_for(
 
 
 def test_build_collectors_makes_one_per_configured_asset(settings: Settings) -> None:
-    names = [c.name for c in build_collectors(settings, CollectOptions())]
+    names = [c.name for c in build_source("onchain", settings, CollectOptions())]
     assert names == ["onchain:coinmetrics:btc", "onchain:coinmetrics:eth"]

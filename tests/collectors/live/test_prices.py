@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 
 from collectors.base import SourceError
-from collectors.prices import CcxtPriceCollector, build_collectors, make_exchange
+from collectors.live.prices import CcxtPriceCollector, make_exchange
 from collectors.registry import CollectOptions
+from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once
-from core.settings import ConfigError, Settings, load_settings
+from core.settings import ConfigError, PriceSettings, Settings, load_settings
 from core.store import Store
 from tests.loopback import LoopbackServer, Reply, Request
 
-DATA = Path(__file__).parent.parent / "data" / "market"
+DATA = Path(__file__).resolve().parents[2] / "data" / "market"
 FIRST = datetime(2024, 2, 27, tzinfo=UTC)  # first candle in the recording
 JSON = {"Content-Type": "application/json"}
 
@@ -104,7 +105,7 @@ def make_collector(
     kw.setdefault("page_limit", 10)
     kw.setdefault("initial_candles", 24)
     return CcxtPriceCollector(
-        make_exchange(settings),
+        make_exchange(settings.prices, settings.http),
         "BTC/USD",
         "1h",
         http=settings.http,
@@ -267,7 +268,11 @@ def test_pair_the_exchange_does_not_list_is_unknown_pair(
     market_settings: Settings, clock: Clock, replay: BitstampReplay
 ) -> None:
     collector = CcxtPriceCollector(
-        make_exchange(market_settings), "DOGE/USD", "1h", http=market_settings.http, clock=clock
+        make_exchange(market_settings.prices, market_settings.http),
+        "DOGE/USD",
+        "1h",
+        http=market_settings.http,
+        clock=clock,
     )
     with pytest.raises(SourceError) as err:
         collector.collect({})
@@ -288,8 +293,8 @@ def test_build_collectors_honours_pair_timeframe_and_since(
     market_settings: Settings, clock: Clock, replay: BitstampReplay
 ) -> None:
     since = datetime(2024, 2, 28, 18, 10, tzinfo=UTC)
-    (collector,) = build_collectors(
-        market_settings, CollectOptions(pair="btc/usd", timeframe="1h", since=since)
+    (collector,) = build_source(
+        "prices", market_settings, CollectOptions(pair="btc/usd", timeframe="1h", since=since)
     )
     assert collector.name == "prices:bitstamp:BTC/USD:1h"
     assert isinstance(collector, CcxtPriceCollector)
@@ -300,7 +305,7 @@ def test_build_collectors_honours_pair_timeframe_and_since(
 
 
 def test_build_collectors_makes_one_per_pair_and_timeframe(settings: Settings) -> None:
-    names = [c.name for c in build_collectors(settings, CollectOptions())]
+    names = [c.name for c in build_source("prices", settings, CollectOptions())]
     assert names == [
         "prices:bitstamp:BTC/USD:1h",
         "prices:bitstamp:BTC/USD:1d",
@@ -311,6 +316,6 @@ def test_build_collectors_makes_one_per_pair_and_timeframe(settings: Settings) -
 
 def test_unknown_exchange_or_timeframe_is_a_config_error(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="no exchange 'nope'"):
-        make_exchange(load_settings(data_dir=settings.data_dir, prices={"exchange": "nope"}))
+        make_exchange(PriceSettings(exchange="nope"), settings.http)
     with pytest.raises(ConfigError, match=r"prices\.timeframes"):
-        build_collectors(settings, CollectOptions(timeframe="7x"))
+        build_source("prices", settings, CollectOptions(timeframe="7x"))

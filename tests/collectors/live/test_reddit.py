@@ -23,8 +23,9 @@ import pytest
 from sqlmodel import select
 
 from collectors.base import SourceError
-from collectors.reddit import ListingMark, RedditCollector, RedditCursor, build_collectors
+from collectors.live.reddit import ListingMark, RedditCollector, RedditCursor
 from collectors.registry import CollectOptions
+from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once, store_result
 from core.records import Document, SourceFamily
 from core.settings import Settings, load_settings
@@ -32,8 +33,8 @@ from core.store import DocumentRow, Store
 from core.times import utcnow
 from tests.collectors.reddit_replay import Interaction, RedditReplay, load_cassette, replay
 
-DATA = Path(__file__).parent.parent / "data" / "reddit"
-ROOT = Path(__file__).parent.parent.parent
+DATA = Path(__file__).resolve().parents[2] / "data" / "reddit"
+ROOT = Path(__file__).resolve().parents[3]
 CC = "CryptoCurrency"
 CLI = (sys.executable, "-m", "cryptosense")
 
@@ -101,7 +102,7 @@ def cc_replay() -> Iterator[RedditReplay]:
 
 
 def one_collector(settings: Settings, subreddit: str = CC) -> RedditCollector:
-    [collector] = build_collectors(settings, CollectOptions(subreddit=subreddit))
+    [collector] = build_source("reddit", settings, CollectOptions(subreddit=subreddit))
     return collector
 
 
@@ -422,7 +423,7 @@ def test_subreddits_from_settings_share_one_client_and_name_their_source(
 ) -> None:
     with replay(DATA / "cryptocurrency_poll.json", DATA / "bitcoin_poll.json") as rr:
         settings = make_settings(rr, subreddits=[CC, "r/Bitcoin"])
-        collectors = build_collectors(settings, CollectOptions())
+        collectors = build_source("reddit", settings, CollectOptions())
         outcomes = [run_once(c, sqlite_store, settings.http) for c in collectors]
 
     assert [c.name for c in collectors] == ["reddit:CryptoCurrency", "reddit:Bitcoin"]
@@ -440,15 +441,15 @@ def test_subreddit_option_accepts_r_prefix_and_refuses_bad_names(
     settings = make_settings(cc_replay)
     assert one_collector(settings, "/r/Bitcoin/").name == "reddit:Bitcoin"
     with pytest.raises(ValueError, match="not a subreddit name"):
-        build_collectors(settings, CollectOptions(subreddit="bitcoin; DROP TABLE"))
+        build_source("reddit", settings, CollectOptions(subreddit="bitcoin; DROP TABLE"))
 
 
 def test_missing_credentials_skip_reddit_with_a_log_message(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert not settings.reddit.configured
-    with caplog.at_level(logging.WARNING, logger="collectors.reddit"):
-        collectors = build_collectors(settings, CollectOptions())
+    with caplog.at_level(logging.WARNING, logger="collectors.live.reddit"):
+        collectors = build_source("reddit", settings, CollectOptions())
 
     assert collectors == []
     assert "Reddit skipped: no credentials" in caplog.text

@@ -14,12 +14,8 @@ from pathlib import Path
 import pytest
 
 from collectors.assets import AssetTagger
-from collectors.reddit import (
-    RedditClient,
-    RedditCollector,
-    build_client,
-    documents_from_listing,
-)
+from collectors.live.reddit import RedditCollector, documents_from_listing
+from collectors.live.reddit_client import RedditClient, build_client
 from core.records import SourceFamily
 from core.settings import Settings, load_settings
 from tests.collectors.reddit_replay import RedditReplay, replay

@@ -13,8 +13,9 @@ import pytest
 
 from collectors.assets import AssetTagger
 from collectors.base import CollectResult, SourceError
+from collectors.live.rss import FeedparserCollector
 from collectors.registry import CollectOptions
-from collectors.rss import FeedparserCollector, build_collectors
+from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once
 from core.records import SourceFamily
 from core.settings import HttpSettings, Settings
@@ -537,18 +538,18 @@ def test_same_story_through_two_feeds_is_stored_once_with_both_sources(
 
 
 def test_build_collectors_for_one_url_is_named_after_its_host(settings: Settings) -> None:
-    (one,) = build_collectors(settings, CollectOptions(url="https://www.example.com/feed"))
+    (one,) = build_source("rss", settings, CollectOptions(url="https://www.example.com/feed"))
     assert (one.name, one.url) == ("rss:example.com", "https://www.example.com/feed")
-    (named,) = build_collectors(settings, CollectOptions(url="https://x.io/rss", name="xio"))
+    (named,) = build_source("rss", settings, CollectOptions(url="https://x.io/rss", name="xio"))
     assert named.name == "rss:xio"
 
 
 def test_build_collectors_without_url_uses_the_configured_feeds(settings: Settings) -> None:
-    built = build_collectors(settings, CollectOptions())
+    built = build_source("rss", settings, CollectOptions())
     assert [c.url for c in built] == [f.url for f in settings.rss.feeds]
     assert all(c.name.startswith("rss:") for c in built)
 
 
 def test_build_collectors_refuses_a_url_that_is_not_http(settings: Settings) -> None:
     with pytest.raises(ValueError, match="http"):
-        build_collectors(settings, CollectOptions(url="file:///etc/passwd"))
+        build_source("rss", settings, CollectOptions(url="file:///etc/passwd"))
