@@ -44,9 +44,11 @@ class JsonFeed:
 
 
 def looks_like_json(text: str, content_type: str = "") -> bool:
-    """True when the declared media type is JSON or the body starts like a JSON object."""
+    """True when the body starts like a JSON object or array, or the media type says JSON and
+    the body does not start like XML (servers label RSS ``application/json`` too)."""
+    start = text.lstrip("\ufeff \t\r\n")[:1]
     media = content_type.split(";", 1)[0].strip().lower()
-    return media in MEDIA_TYPES or text.lstrip("\ufeff \t\r\n").startswith("{")
+    return start in ("{", "[") or (media in MEDIA_TYPES and start != "<")
 
 
 def parse_json_feed(text: str) -> JsonFeed:
