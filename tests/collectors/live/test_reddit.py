@@ -28,10 +28,16 @@ from collectors.registry import CollectOptions
 from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once, store_result
 from core.records import Document, SourceFamily
-from core.settings import Settings, load_settings
+from core.settings import Settings
 from core.store import DocumentRow, Store
 from core.times import utcnow
-from tests.collectors.reddit_replay import Interaction, RedditReplay, load_cassette, replay
+from tests.collectors.reddit_replay import (
+    RedditReplay,
+    listing_reply,
+    load_cassette,
+    replay,
+    replay_settings,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "reddit"
 ROOT = Path(__file__).resolve().parents[3]
@@ -79,18 +85,7 @@ def make_settings(settings: Settings, tmp_path: Path) -> MakeSettings:
     del settings
 
     def make(rr: RedditReplay, http: dict[str, Any] | None = None, **reddit: Any) -> Settings:
-        section = {
-            "client_id": "test-client",
-            "client_secret": "test-secret",
-            "oauth_url": rr.base_url,
-            "reddit_url": rr.base_url,
-            "short_url": rr.base_url,
-            "subreddits": [CC],
-            "limit": 5,
-            "comments_per_post": 4,
-            **reddit,
-        }
-        return load_settings(data_dir=tmp_path / "var", reddit=section, http=http or {})
+        return replay_settings(rr, tmp_path / "var", http, **reddit)
 
     return make
 
@@ -324,37 +319,6 @@ def test_more_new_posts_than_the_limit_records_a_listing_gap(
     assert len(result.documents) == len(CC_POSTS)  # everything it could reach is kept
 
 
-def _listing_reply(path: str, query: dict[str, str], count: int, after: str | None) -> Interaction:
-    """A listing of ``count`` minimal posts numbered from the query's ``after`` onwards."""
-    start = int(query.get("after", "t3_p-1").split("p")[-1]) + 1
-    children = [
-        {
-            "kind": "t3",
-            "data": {
-                "id": f"p{i}",
-                "title": f"Post number {i} about bitcoin",
-                "selftext": "",
-                "author": "poster",
-                "subreddit": CC,
-                "created_utc": 1_710_230_400.0 - 60 * i,
-                "permalink": f"/r/{CC}/comments/p{i}/post_number_{i}/",
-                "num_comments": 0,
-            },
-        }
-        for i in range(start, start + count)
-    ]
-    body = {"kind": "Listing", "data": {"after": after, "children": children, "before": None}}
-    return Interaction(
-        method="GET",
-        path=path,
-        query=tuple(sorted({**query, "raw_json": "1"}.items())),
-        form=(),
-        status=200,
-        headers=(("Content-Type", "application/json; charset=UTF-8"),),
-        body=json.dumps(body).encode(),
-    )
-
-
 def test_new_listing_stops_paging_after_the_page_holding_a_seen_post(
     make_settings: MakeSettings,
 ) -> None:
@@ -362,9 +326,9 @@ def test_new_listing_stops_paging_after_the_page_holding_a_seen_post(
         new, limit = f"/r/{CC}/new", {"limit": "150"}
         rr.add(
             [
-                _listing_reply(new, limit, 100, after="t3_p99"),
-                _listing_reply(new, {**limit, "after": "t3_p99"}, 50, after=None),
-                _listing_reply(f"/r/{CC}/hot", limit, 3, after=None),
+                listing_reply(new, limit, 100, after="t3_p99"),
+                listing_reply(new, {**limit, "after": "t3_p99"}, 50, after=None),
+                listing_reply(f"/r/{CC}/hot", limit, 3, after=None),
             ]
         )
         collector = one_collector(make_settings(rr, limit=150, comments_per_post=0))
