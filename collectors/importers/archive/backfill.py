@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from collectors.assets import AssetTagger
 from collectors.importers.archive.fields import Columns
+from collectors.importers.archive.lines import refuse_wide_text
 from collectors.importers.archive.rows import Row, RowParser, Rows, csv_header
 from collectors.importers.archive.spec import FORMATS, ArchiveError, ArchiveSpec, default_source
 from core.files import file_sha256
@@ -104,6 +105,7 @@ def backfill(
     if offset:
         log.info("%s: resuming after row %d (byte %d)", path.name, row, offset)
 
+    refuse_wide_text(path)
     layout = csv_header(spec) if spec.format == "news-csv" else None
     columns = Columns.resolve(spec, layout[0] if layout else None)
     parser = RowParser(spec, tagger, now or utcnow(), columns)

@@ -23,16 +23,20 @@ class LineReader:
 
     ``raw_position`` is how far into the file on disk the reader is: the progress bar's
     unit. A ``.zst`` stream cannot seek, so resuming decompresses and discards up to the
-    saved offset (fast: no parsing happens there).
+    saved offset (fast: no parsing happens there). A damaged ``.zst`` stream raises
+    :class:`ArchiveError` naming the offset it was read to; batches before it stay committed.
     """
 
     def __init__(self, path: Path, offset: int = 0) -> None:
         self.path = path
         self._raw: IO[bytes] = path.open("rb")
         self._stream: IO[bytes]
+        self._damaged: tuple[type[Exception], ...] = ()
+        self.offset = 0
         if path.suffix == ".zst":
             import zstandard
 
+            self._damaged = (zstandard.ZstdError,)
             reader = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).stream_reader(
                 self._raw, read_across_frames=True
             )
@@ -46,10 +50,20 @@ class LineReader:
     def _skip(self, offset: int) -> None:
         left = offset
         while left > 0:
-            chunk = self._stream.read(min(left, _CHUNK))
+            chunk = self._read(min(left, _CHUNK), line=False)
             if not chunk:
                 raise ArchiveError(f"{self.path} is shorter than the saved offset {offset}")
             left -= len(chunk)
+            self.offset += len(chunk)
+
+    def _read(self, size: int, *, line: bool) -> bytes:
+        try:
+            return self._stream.readline(size) if line else self._stream.read(size)
+        except self._damaged as err:
+            raise ArchiveError(
+                f"{self.path.name} is not a readable zstd stream after {self.offset} "
+                f"decompressed bytes ({err}); rows before that are kept"
+            ) from None
 
     @property
     def raw_position(self) -> int:
@@ -57,13 +71,16 @@ class LineReader:
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
-            line = self._stream.readline(MAX_LINE_BYTES)
+            line = self._read(MAX_LINE_BYTES, line=True)
             if not line:
                 return
             self.offset += len(line)
             if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
                 # Oversized row: swallow the rest of it and hand back a marker.
-                while (more := self._stream.readline(MAX_LINE_BYTES)) and not more.endswith(b"\n"):
+                while True:
+                    more = self._read(MAX_LINE_BYTES, line=True)
+                    if not more or more.endswith(b"\n"):
+                        break
                     self.offset += len(more)
                 self.offset += len(more)
                 yield b""
@@ -89,3 +106,16 @@ def decode_line(line: bytes, first: bool) -> tuple[str, bool]:
         return line.decode("utf-8"), False
     except UnicodeDecodeError:
         return line.decode("utf-8", errors="replace"), True
+
+
+def refuse_wide_text(path: Path) -> None:
+    """Raise :class:`ArchiveError` when the file is UTF-16 or UTF-32 text (a byte-order mark,
+    or NUL bytes among its first characters): read as UTF-8 it would be garbage in every
+    row. Spreadsheet programs write "Unicode text" exports this way."""
+    with LineReader(path) as reader:
+        first = next(iter(reader), b"")
+    if first.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or b"\x00" in first[:4]:
+        raise ArchiveError(
+            f"{path.name} is UTF-16 or UTF-32 text; archives are read as UTF-8. Convert it "
+            f"first, e.g. iconv -f UTF-16 -t UTF-8 {path.name} > {path.stem}.utf8{path.suffix}"
+        )
