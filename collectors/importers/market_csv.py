@@ -248,6 +248,21 @@ def is_blank(fields: Sequence[str]) -> bool:
     return all(not f for f in fields)
 
 
+def data_rows(
+    lines: Sequence[str], first_line: int, defects: Defects
+) -> Iterator[tuple[int, list[str] | None]]:
+    """``(line number, fields)`` of every non-blank record after the header, numbered from
+    ``first_line``; a record the csv module cannot read comes with None, already counted as
+    an ``unparseable-row`` defect."""
+    for offset, fields in enumerate(csv_rows(lines)):
+        line_no = first_line + offset
+        if isinstance(fields, str):
+            defects.get("unparseable-row", "dropped").add(None, f"line {line_no}: {fields}")
+            yield line_no, None
+        elif not is_blank(fields):
+            yield line_no, fields
+
+
 def parse_number(raw: str) -> float:
     value = float(raw)
     if not math.isfinite(value):

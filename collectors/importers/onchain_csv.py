@@ -25,8 +25,7 @@ from collectors.importers.market_csv import (
     ImportReport,
     MarketCsvError,
     csv_fields,
-    csv_rows,
-    is_blank,
+    data_rows,
     parse_number,
     read_file,
     read_text,
@@ -131,15 +130,11 @@ def read_onchain_csv(
     stats = {name: _MetricStats() for name, _ in layout.metrics.values()}
     rows_by_day: dict[date, list[str]] = {}
     rows_read = 0
-    for offset, fields in enumerate(csv_rows(text.lines[1:])):
-        if isinstance(fields, str):
-            rows_read += 1
-            defects.get("unparseable-row", "dropped").add(None, f"line {offset + 2}: {fields}")
-            continue
-        if is_blank(fields):
-            continue
+    for line_no, fields in data_rows(text.lines[1:], 2, defects):
         rows_read += 1
-        day = _onchain_day(fields, layout, offset + 2, asset, defects)
+        if fields is None:
+            continue
+        day = _onchain_day(fields, layout, line_no, asset, defects)
         if day is None:
             continue
         if day in rows_by_day:
@@ -147,7 +142,7 @@ def read_onchain_csv(
             defects.get(
                 "duplicate-rows" if same else "conflicting-duplicates",
                 "dropped the repeats" if same else "kept the first row, dropped the others",
-            ).add(day.isoformat(), f"line {offset + 2}: {day}")
+            ).add(day.isoformat(), f"line {line_no}: {day}")
             continue
         rows_by_day[day] = fields
     if not rows_by_day:

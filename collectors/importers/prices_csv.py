@@ -17,18 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from collectors.importers.market_csv import (
-    CsvText,
-    Defects,
-    ImportReport,
-    MarketCsvError,
-    csv_fields,
-    csv_rows,
-    is_blank,
-    parse_number,
-    read_file,
-    read_text,
-)
+from collectors.importers import market_csv
+from collectors.importers.market_csv import CsvText, Defects, ImportReport, MarketCsvError
 from collectors.importers.price_repairs import PriceRow, order_of, repair, resolve_timeframe
 from collectors.market import PairError, from_epoch, iso, split_pair
 from core.records import Candle
@@ -86,11 +76,11 @@ def _find_header(text: CsvText) -> tuple[int, list[str]]:
     """The header's line index and its fields: the first of the first lines naming a time
     column and open, high, low and close."""
     for i, line in enumerate(text.lines[:HEADER_SEARCH_LINES]):
-        names = [f.lower() for f in csv_fields(line)]
+        names = [f.lower() for f in market_csv.csv_fields(line)]
         has_time = any(n in UNIX_COLUMNS or n in DATE_COLUMNS for n in names)
         if has_time and {"open", "high", "low", "close"} <= set(names):
             text.check_header(i)
-            return i, csv_fields(line)
+            return i, market_csv.csv_fields(line)
     if text.lines:
         text.check_header(min(HEADER_SEARCH_LINES, len(text.lines)) - 1)
     raise MarketCsvError(
@@ -209,7 +199,7 @@ def _row_ts(fields: Sequence[str], st: _ParseState) -> int:
 
 
 def _optional_number(fields: Sequence[str], col: int | None) -> float | None:
-    return None if col is None else parse_number(fields[col])
+    return None if col is None else market_csv.parse_number(fields[col])
 
 
 def _parse_row(fields: Sequence[str], line_no: int, st: _ParseState) -> PriceRow | None:
@@ -221,10 +211,10 @@ def _parse_row(fields: Sequence[str], line_no: int, st: _ParseState) -> PriceRow
         ts = _row_ts(fields, st)
         row = PriceRow(
             ts=ts,
-            open=parse_number(fields[cols.open]),
-            high=parse_number(fields[cols.high]),
-            low=parse_number(fields[cols.low]),
-            close=parse_number(fields[cols.close]),
+            open=market_csv.parse_number(fields[cols.open]),
+            high=market_csv.parse_number(fields[cols.high]),
+            low=market_csv.parse_number(fields[cols.low]),
+            close=market_csv.parse_number(fields[cols.close]),
             volume_base=_optional_number(fields, cols.volume_base) or 0.0,
             volume_quote=_optional_number(fields, cols.volume_quote),
             line=line_no,
@@ -272,7 +262,7 @@ def read_price_csv(
     its close time: an export claims what the market could see then, so an as-of backtest
     can use imported history (a live poll stamps the time it actually saw the candle).
     """
-    text = read_text(data)
+    text = market_csv.read_text(data)
     header_at, header = _find_header(text)
     pair = pair or _pair_from_file(text.lines[header_at + 1 :], header)
     base, quote = _split_pair(pair)
@@ -280,15 +270,12 @@ def read_price_csv(
     st = _ParseState(cols=_columns(header, pair), pair_key=_pair_key(pair))
     rows: list[PriceRow] = []
     rows_read = 0
-    for offset, fields in enumerate(csv_rows(text.lines[header_at + 1 :])):
-        line_no = header_at + 2 + offset
-        if isinstance(fields, str):
-            rows_read += 1
-            st.defects.get("unparseable-row", "dropped").add(None, f"line {line_no}: {fields}")
-            continue
-        if is_blank(fields):
-            continue
+    for line_no, fields in market_csv.data_rows(
+        text.lines[header_at + 1 :], header_at + 2, st.defects
+    ):
         rows_read += 1
+        if fields is None:
+            continue
         row = _parse_row(fields, line_no, st)
         if row is not None:
             rows.append(row)
@@ -345,7 +332,7 @@ def _pair_from_file(lines: Sequence[str], header: Sequence[str]) -> str:
     if "symbol" not in index:
         raise MarketCsvError("the file has no symbol column; pass --pair (e.g. BTC/USD)")
     for line in lines:
-        fields = csv_fields(line)
+        fields = market_csv.csv_fields(line)
         if len(fields) > index["symbol"] and fields[index["symbol"]]:
             return fields[index["symbol"]]
     raise MarketCsvError("no symbol in the file; pass --pair (e.g. BTC/USD)")
@@ -360,7 +347,7 @@ def import_price_csv(
     timeframe: str | None = None,
 ) -> ImportReport:
     """Read a price export and store its corrected candles (none when ``store`` is None)."""
-    data = read_file(path)
+    data = market_csv.read_file(path)
     result = read_price_csv(data, exchange=exchange, pair=pair, timeframe=timeframe, file=path.name)
     report = result.report
     if store is None:

@@ -32,7 +32,7 @@ from urllib.robotparser import RobotFileParser
 
 from collectors.assets import AssetTagger
 from collectors.base import Collector, CollectResult, SourceError
-from collectors.http import FetchResult, HostRateLimiter, HttpFetcher
+from collectors.http import FetchResult, HostRateLimiter, HttpFetcher, content_charset
 from collectors.live.rss import FeedparserCollector
 from collectors.text import clean_text, decode_bytes, flag_language
 from core.records import Document, IngestWarning
@@ -115,17 +115,9 @@ class RobotsCache:
                 log.info("%s unreadable (%s): treating %s as disallowed", robots_url, err, origin)
                 parser.parse(["User-agent: *", "Disallow: /"])
             return parser
-        text = decode_bytes(res.content, [_charset(res.content_type)]).text
+        text = decode_bytes(res.content, [content_charset(res.content_type)]).text
         parser.parse(text.splitlines())
         return parser
-
-
-def _charset(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return value.strip().strip("\"'")
-    return None
 
 
 def _mime(content_type: str) -> str:
@@ -206,7 +198,7 @@ class ArticleExtractor:
         if mime not in HTML_TYPES and not sniffed:
             return Extraction(url, reason="not-html", detail=f"content type {mime or 'missing'}")
         markup = decode_bytes(
-            res.content, [_charset(res.content_type), _meta_charset(res.content)]
+            res.content, [content_charset(res.content_type), _meta_charset(res.content)]
         ).text
         import trafilatura
 

@@ -37,6 +37,7 @@ import feedparser
 
 from collectors.assets import AssetTagger
 from collectors.base import SourceError
+from collectors.http import content_charset
 from collectors.parsers.jsonfeed import NotAJsonFeed, looks_like_json, parse_json_feed
 from collectors.parsers.xml_guard import BOM, guard_dtd, prolog
 from collectors.text import Decoded, clean_text, decode_bytes, flag_language, single_line, to_text
@@ -67,14 +68,6 @@ _ENCODING_ATTR = re.compile(r"""encoding\s*=\s*["'][^"']*["']""", re.IGNORECASE)
 _WIDE = (("utf-32-be", 4), ("utf-32-le", 4), ("utf-16-be", 2), ("utf-16-le", 2))
 
 
-def _http_charset(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return value.strip().strip("\"'")
-    return None
-
-
 def sniff_wide_encoding(content: bytes) -> tuple[str, int] | None:
     """UTF-16 or UTF-32 (byte order included) and its code unit width, when a body without a
     BOM starts like XML in it: optional whitespace, then ``<``, in plain ASCII characters."""
@@ -103,7 +96,7 @@ def decode_feed(content: bytes, content_type: str) -> Decoded:
     else:
         head = content[:512].decode("latin-1")
     xml_decl = _XML_DECL_ENCODING.match(head)
-    claims += [_http_charset(content_type), xml_decl.group(1) if xml_decl else None]
+    claims += [content_charset(content_type), xml_decl.group(1) if xml_decl else None]
     return decode_bytes(content, claims)
 
 

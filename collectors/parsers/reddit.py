@@ -64,19 +64,13 @@ def is_comment(data: Mapping[str, Any]) -> bool:
 
 
 def reddit_document(
-    data: Mapping[str, Any],
-    *,
-    source: str,
-    ingested_at: datetime,
-    tagger: AssetTagger,
-    post_assets: tuple[str, ...] = (),
+    data: Mapping[str, Any], *, source: str, ingested_at: datetime, tagger: AssetTagger
 ) -> Document | None:
-    """A submission or comment as a document, or None when it was deleted or removed."""
-    if is_comment(data):
-        return comment_document(
-            data, source=source, ingested_at=ingested_at, tagger=tagger, post_assets=post_assets
-        )
-    return submission_document(data, source=source, ingested_at=ingested_at, tagger=tagger)
+    """A submission or a comment (told apart by :func:`is_comment`) as a document, or None
+    when it was deleted or removed. Used where no post is at hand (dump lines, things already
+    fetched), so a comment does not inherit post assets here."""
+    build = comment_document if is_comment(data) else submission_document
+    return build(data, source=source, ingested_at=ingested_at, tagger=tagger)
 
 
 def submission_document(

@@ -301,12 +301,17 @@ def listing_reply(
         for i in range(start, start + count)
     ]
     body = {"kind": "Listing", "data": {"after": after, "children": children, "before": None}}
+    return json_reply(path, query, body)
+
+
+def json_reply(path: str, query: dict[str, str], body: Any, status: int = 200) -> Interaction:
+    """A GET of ``path`` with ``query`` (praw adds ``raw_json=1``) answered with JSON."""
     return Interaction(
         method="GET",
         path=path,
         query=tuple(sorted({**query, "raw_json": "1"}.items())),
         form=(),
-        status=200,
+        status=status,
         headers=(("Content-Type", "application/json; charset=UTF-8"),),
         body=json.dumps(body).encode(),
     )

@@ -99,38 +99,45 @@ def test_backfill_header_split_by_cr_is_refused_and_nothing_is_stored(
         store.close()
 
 
-def test_backfill_header_with_a_field_over_the_csv_size_limit_is_refused_in_one_line(
-    tmp_path: Path, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("name", "fmt", "content", "expected"),
+    [
+        (
+            "huge.csv",
+            "news-csv",
+            ('"' + "t" * BIG + '",published_at\nBitcoin,2022-01-01\n').encode(),
+            "huge.csv: the header line is not readable CSV",
+        ),
+        (
+            "export.csv",
+            "news-csv",
+            "title,published_at\nBitcoin up,2022-01-01\n".encode("utf-16"),
+            "export.csv is UTF-16 or UTF-32 text; archives are read as UTF-8. Convert it",
+        ),
+        (
+            "RC_2021-11.zst",
+            "reddit",
+            b"\x28\xb5\x2f\xfd" + b"not a zstd frame at all",
+            "RC_2021-11.zst is not a readable zstd stream",
+        ),
+    ],
+    ids=["header-field-over-csv-limit", "utf-16-text", "damaged-zst"],
+)
+def test_backfill_of_an_unreadable_file_is_refused_in_one_line(
+    tmp_path: Path,
+    cli_env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    fmt: str,
+    content: bytes,
+    expected: str,
 ) -> None:
     del cli_env
-    path = tmp_path / "huge.csv"
-    path.write_text('"' + "t" * BIG + '",published_at\nBitcoin,2022-01-01\n', encoding="utf-8")
+    path = tmp_path / name
+    path.write_bytes(content)
 
-    assert main(["backfill", str(path), "--format", "news-csv", "--no-progress"]) == 2
-    assert "not readable CSV" in one_line_refusal(capsys.readouterr().err)
-
-
-def test_backfill_of_utf16_text_is_refused_with_how_to_convert_it(
-    tmp_path: Path, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    del cli_env
-    path = tmp_path / "export.csv"
-    path.write_bytes("title,published_at\nBitcoin up,2022-01-01\n".encode("utf-16"))
-
-    assert main(["backfill", str(path), "--format", "news-csv", "--no-progress"]) == 2
-    line = one_line_refusal(capsys.readouterr().err)
-    assert "export.csv is UTF-16 or UTF-32 text" in line and "iconv" in line
-
-
-def test_backfill_of_a_damaged_zst_file_is_refused_in_one_line(
-    tmp_path: Path, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    del cli_env
-    path = tmp_path / "RC_2021-11.zst"
-    path.write_bytes(b"\x28\xb5\x2f\xfd" + b"not a zstd frame at all")
-
-    assert main(["backfill", str(path), "--format", "reddit", "--no-progress"]) == 2
-    assert "is not a readable zstd stream" in one_line_refusal(capsys.readouterr().err)
+    assert main(["backfill", str(path), "--format", fmt, "--no-progress"]) == 2
+    assert expected in one_line_refusal(capsys.readouterr().err)
 
 
 # --- market data (import prices / import onchain) -----------------------------------------------

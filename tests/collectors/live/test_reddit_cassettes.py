@@ -17,8 +17,8 @@ from collectors.assets import AssetTagger
 from collectors.live.reddit import RedditCollector, documents_from_listing
 from collectors.live.reddit_client import RedditClient, build_client
 from core.records import SourceFamily
-from core.settings import Settings, load_settings
-from tests.collectors.reddit_replay import RedditReplay, replay
+from core.settings import Settings
+from tests.collectors.reddit_replay import RedditReplay, replay, replay_settings
 
 
 @pytest.fixture
@@ -36,25 +36,13 @@ def cassette(folder: Path, name: str) -> Path:
     return path
 
 
-def reddit_settings(rr: RedditReplay, settings: Settings, **reddit: object) -> Settings:
-    section = {
-        "client_id": "test-client",
-        "client_secret": "test-secret",
-        "oauth_url": rr.base_url,
-        "reddit_url": rr.base_url,
-        "short_url": rr.base_url,
-        **reddit,
-    }
-    return load_settings(data_dir=settings.data_dir, reddit=section)
-
-
 @pytest.fixture
 def tagger() -> AssetTagger:
     return AssetTagger()
 
 
 def client_for(rr: RedditReplay, settings: Settings) -> RedditClient:
-    s = reddit_settings(rr, settings)
+    s = replay_settings(rr, settings.data_dir)
     return build_client(s.reddit, s.http)
 
 
@@ -70,7 +58,7 @@ def askreddit(cassettes: Path) -> Iterator[RedditReplay]:
 def test_collector_polls_recorded_hot_and_new_listings(
     askreddit: RedditReplay, settings: Settings
 ) -> None:
-    s = reddit_settings(askreddit, settings, limit=100, comments_per_post=0)
+    s = replay_settings(askreddit, settings.data_dir, limit=100, comments_per_post=0)
     collector = RedditCollector(
         "askreddit",
         client=build_client(s.reddit, s.http),

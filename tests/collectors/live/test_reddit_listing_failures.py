@@ -9,7 +9,6 @@ missed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from core.store import DocumentRow, Store
 from tests.collectors.reddit_replay import (
     Interaction,
     RedditReplay,
+    json_reply,
     listing_reply,
     replay,
     replay_settings,
@@ -59,16 +59,7 @@ def hot_fails_once(settings: Settings) -> Iterator[RedditReplay]:
 
 
 def not_found(path: str, query: dict[str, str]) -> Interaction:
-    body = json.dumps({"message": "Not Found", "error": 404}).encode()
-    return Interaction(
-        method="GET",
-        path=path,
-        query=tuple(sorted({**query, "raw_json": "1"}.items())),
-        form=(),
-        status=404,
-        headers=(("Content-Type", "application/json; charset=UTF-8"),),
-        body=body,
-    )
+    return json_reply(path, query, {"message": "Not Found", "error": 404}, status=404)
 
 
 def test_hot_answering_404_keeps_the_new_posts_and_records_a_warning(
