@@ -78,7 +78,8 @@ def sniff_wide_encoding(content: bytes) -> tuple[str, int] | None:
         except UnicodeDecodeError:
             continue
         start = sample[:8]
-        if start.isascii() and start.lstrip(" \t\r\n").startswith("<") and start.isprintable():
+        plain = start.isascii() and all(c.isprintable() or c in " \t\r\n" for c in start)
+        if plain and start.lstrip(" \t\r\n").startswith("<"):
             return codec, width
     return None
 

@@ -19,6 +19,7 @@ import pytest
 from collectors.assets import AssetTagger
 from collectors.base import CollectResult, SourceError
 from collectors.live.rss import FeedparserCollector
+from collectors.parsers.feed import sniff_wide_encoding
 from collectors.parsers.xml_guard import guard_dtd
 from core.settings import HttpSettings
 from tests.loopback import LoopbackServer, Reply
@@ -73,6 +74,15 @@ def test_utf16_and_utf32_feeds_with_or_without_bom_become_documents(
     assert doc.text == "Le BTC franchit un cap symbolique."
     assert doc.published_at == datetime(2026, 1, 14, 9, 30, tzinfo=UTC)
     assert {w.reason for w in result.warnings} == set()
+
+
+@pytest.mark.parametrize("codec", sorted(BOMS))
+def test_wide_feed_without_bom_or_declaration_after_blank_lines_is_recognised(
+    codec: str,
+) -> None:
+    body = "\n\n<rss version='2.0'><channel><title>t</title></channel></rss>".encode(codec)
+    assert sniff_wide_encoding(body) == (codec, 4 if "32" in codec else 2)
+    assert sniff_wide_encoding(b"\n\n<rss version='2.0'>") is None  # UTF-8 stays UTF-8
 
 
 def test_json_feed_items_become_documents(loopback: LoopbackServer) -> None:
