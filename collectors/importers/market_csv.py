@@ -188,8 +188,8 @@ class CsvText:
             line = sum(1 for s in self.starts if s <= self.stray_cr)
             raise MarketCsvError(
                 f"line {line} holds a bare carriage return (CR) while the file ends its lines "
-                f"with LF, so {what} is split there; convert the file to one kind of line end "
-                "(e.g. dos2unix) and import again"
+                f"with LF, so {what} is split there; delete the stray CR "
+                "(e.g. tr -d '\\r' < FILE > FIXED.csv) and import again"
             )
 
 

@@ -303,10 +303,14 @@ def csv_header(spec: ArchiveSpec) -> tuple[list[str], str]:
     except csv.Error as err:
         bare_cr = line.rstrip("\r\n").find("\r")
         if bare_cr >= 0:
+            fix = (
+                "delete the stray CR (e.g. tr -d '\\r' < FILE > FIXED)"
+                if line.endswith("\n")
+                else "the file uses old Mac (CR-only) line ends: convert them (e.g. mac2unix FILE)"
+            )
             raise ArchiveError(
                 f"{spec.path.name}: the header line holds a bare carriage return (CR) at "
-                f"character {bare_cr + 1}; the file uses old Mac line ends or has a stray CR. "
-                "Convert it to LF or CRLF line ends (e.g. dos2unix -c mac FILE) and run again"
+                f"character {bare_cr + 1}; {fix} and run again"
             ) from None
         raise ArchiveError(
             f"{spec.path.name}: the header line is not readable CSV ({err})"
