@@ -13,7 +13,7 @@ Three rules, each chosen to keep false positives out of the sentiment index:
   that start with a name (``Bitcoin Cash``, ``Ethereum Classic``) and idioms
   (``ripple effect``) do not count.
 
-Extra assets come from ``settings.assets.extra``; an extra with a built-in symbol adds names
+Extra assets come from the ``assets.extra`` setting; an extra with a built-in symbol adds names
 to it. Extra tickers shorter than three characters match only as cashtags or by name.
 """
 
@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.settings import AssetSpec, Settings
+from core.settings import AssetSettings, AssetSpec
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,9 @@ class AssetTagger:
         self._names = re.compile("|".join(name_groups), re.IGNORECASE)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AssetTagger:
-        """The tagger for ``settings.assets.extra`` (built-ins plus the configured extras)."""
-        return cls(settings.assets.extra)
+    def from_settings(cls, assets: AssetSettings) -> AssetTagger:
+        """The tagger for the ``assets`` settings section: built-ins plus ``assets.extra``."""
+        return cls(assets.extra)
 
     def tag(self, text: str) -> tuple[str, ...]:
         """Sorted, de-duplicated symbols of the assets ``text`` mentions."""

@@ -52,6 +52,15 @@ class FetchResult:
         return self.headers.get("content-type", "")
 
 
+def content_charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a Content-Type value, unquoted; None when it has none."""
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'")
+    return None
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, detail: str = "", retry_after: float | None = None) -> None:
         super().__init__(reason)

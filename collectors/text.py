@@ -11,6 +11,8 @@ carry the same story produce the same text (and the same content hash).
   removed, whitespace collapsed.
 - :func:`to_text`: either of the two above, chosen by the caller or by a look at the value.
 - :func:`detect_language`: ISO 639-1 code, or None when the text is too short to tell.
+- :func:`flag_language`: a document's language, with the ``non_english`` flag every source
+  sets the same way.
 """
 
 from __future__ import annotations
@@ -386,3 +388,17 @@ def detect_language(text: str) -> str | None:
     if best is None or best.prob < MIN_LANG_PROBABILITY:
         return None
     return str(best.lang).split("-")[0]
+
+
+def flag_language(
+    metadata: dict[str, Any], title: str, text: str = "", *, fallback: str | None = None
+) -> str | None:
+    """The language of a document's title and text (``fallback`` when they are too short to
+    tell), recorded in ``metadata``: non-English text is kept, not dropped, but flagged
+    ``non_english`` so the index can leave it to a model that reads it. A stale flag from an
+    earlier reading of the document is removed."""
+    lang = detect_language(f"{title}. {text}" if title and text else title or text) or fallback
+    metadata.pop("non_english", None)
+    if lang is not None and lang != "en":
+        metadata["non_english"] = True
+    return lang

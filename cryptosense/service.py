@@ -23,7 +23,7 @@ from core.store import Store
 from core.times import utcnow
 
 if TYPE_CHECKING:
-    from collectors.demo import DemoFeedServer
+    from collectors.live.demo import DemoFeedServer
     from nlp.sentiment.base import SentimentModel
     from nlp.sentiment.lifecycle import ModelLifecycle, ServedModel, Upgrade
     from nlp.vectors.service import VectorSearch
@@ -57,7 +57,7 @@ def build_sources(
     settings: Settings, *, demo: bool
 ) -> tuple[list[Collector], DemoFeedServer | None]:
     if demo:
-        from collectors.demo import DemoFeedServer
+        from collectors.live.demo import DemoFeedServer
 
         server = DemoFeedServer().start()
         demo_settings = settings.model_copy(

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import Services, create_app
-from collectors.demo import DemoFeedServer
+from collectors.live.demo import DemoFeedServer
 from core.settings import Settings
 from core.store import Store
 from cryptosense.service import Pipeline, PipelineStatus, build_sources

@@ -61,8 +61,8 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     """Run the import and print its summary as one JSON object."""
-    from collectors.archive import ArchiveError, ArchiveSpec, backfill
     from collectors.assets import AssetTagger
+    from collectors.importers.archive import ArchiveError, ArchiveSpec, backfill
     from core.store import Store
 
     if args.batch_size < 1:
@@ -88,7 +88,9 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     )
     store = Store.from_settings(settings)
     try:
-        summary = backfill(store, spec, AssetTagger.from_settings(settings), progress=args.progress)
+        summary = backfill(
+            store, spec, AssetTagger.from_settings(settings.assets), progress=args.progress
+        )
     except ArchiveError as err:
         raise UserError(str(err)) from None
     finally:

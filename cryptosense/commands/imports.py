@@ -65,8 +65,9 @@ def _emit(report: dict[str, Any]) -> None:
 
 
 def import_prices(args: argparse.Namespace, settings: Settings) -> int:
+    from collectors.importers.market_csv import MarketCsvError
+    from collectors.importers.prices_csv import import_price_csv
     from collectors.market import TimeframeError
-    from collectors.market_csv import MarketCsvError, import_price_csv
     from core.store import Store
 
     exchange = (args.exchange or settings.prices.exchange).strip().lower()
@@ -85,8 +86,8 @@ def import_prices(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def import_onchain(args: argparse.Namespace, settings: Settings) -> int:
-    from collectors.market_csv import MarketCsvError
-    from collectors.onchain_csv import import_onchain_csv
+    from collectors.importers.market_csv import MarketCsvError
+    from collectors.importers.onchain_csv import import_onchain_csv
     from core.store import Store
 
     asset = args.asset.strip().upper()

@@ -72,7 +72,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import Services, create_app
     from api.deps import vector_search
-    from collectors.demo import use_demo
+    from collectors.live.demo import use_demo
     from core.store import Store
     from cryptosense.service import Pipeline, PipelineStatus, build_sources
 

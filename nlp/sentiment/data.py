@@ -18,6 +18,7 @@ from typing import TextIO
 
 import numpy as np
 
+from core.files import file_sha256
 from core.records import LABELS
 from nlp.sentiment.base import DEFAULT_LABEL_ALIASES, LabelMappingError, parse_label
 
@@ -156,14 +157,6 @@ def parse_label_map(raw: str | Mapping[str, str] | None) -> dict[str, str]:
         except LabelMappingError as err:
             raise DataError(f"label map entry {key!r}: {err}") from None
     return out
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 #: Delimiters a labelled CSV may use; the header line decides which (',' unless it says so).

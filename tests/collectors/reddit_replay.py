@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from core.settings import Settings, load_settings
 from tests.loopback import LoopbackServer, Reply, Request
 
 TOKEN_PATH = "/api/v1/access_token"
@@ -250,3 +251,67 @@ def replay(*cassettes: Path) -> Iterator[RedditReplay]:
         yield rr
     finally:
         server.stop()
+
+
+def replay_settings(
+    rr: RedditReplay,
+    data_dir: Path,
+    http: dict[str, Any] | None = None,
+    **reddit: Any,
+) -> Settings:
+    """Settings with every Reddit endpoint pointing at ``rr`` and test credentials; by default
+    r/CryptoCurrency with limit 5 and 4 comments per post, as the recordings were made."""
+    section = {
+        "client_id": "test-client",
+        "client_secret": "test-secret",
+        "oauth_url": rr.base_url,
+        "reddit_url": rr.base_url,
+        "short_url": rr.base_url,
+        "subreddits": ["CryptoCurrency"],
+        "limit": 5,
+        "comments_per_post": 4,
+        **reddit,
+    }
+    return load_settings(data_dir=data_dir, reddit=section, http=http or {})
+
+
+def listing_reply(
+    path: str,
+    query: dict[str, str],
+    count: int,
+    after: str | None,
+    subreddit: str = "CryptoCurrency",
+) -> Interaction:
+    """A listing of ``count`` minimal posts numbered from the query's ``after`` onwards."""
+    start = int(query.get("after", "t3_p-1").split("p")[-1]) + 1
+    children = [
+        {
+            "kind": "t3",
+            "data": {
+                "id": f"p{i}",
+                "title": f"Post number {i} about bitcoin",
+                "selftext": "",
+                "author": "poster",
+                "subreddit": subreddit,
+                "created_utc": 1_710_230_400.0 - 60 * i,
+                "permalink": f"/r/{subreddit}/comments/p{i}/post_number_{i}/",
+                "num_comments": 0,
+            },
+        }
+        for i in range(start, start + count)
+    ]
+    body = {"kind": "Listing", "data": {"after": after, "children": children, "before": None}}
+    return json_reply(path, query, body)
+
+
+def json_reply(path: str, query: dict[str, str], body: Any, status: int = 200) -> Interaction:
+    """A GET of ``path`` with ``query`` (praw adds ``raw_json=1``) answered with JSON."""
+    return Interaction(
+        method="GET",
+        path=path,
+        query=tuple(sorted({**query, "raw_json": "1"}.items())),
+        form=(),
+        status=status,
+        headers=(("Content-Type", "application/json; charset=UTF-8"),),
+        body=json.dumps(body).encode(),
+    )

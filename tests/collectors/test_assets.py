@@ -160,6 +160,6 @@ def test_tagger_from_settings_uses_assets_extra(tmp_path: object) -> None:
     settings = load_settings(
         data_dir=tmp_path, assets={"extra": [{"symbol": "LINK", "names": ["chainlink"]}]}
     )
-    tagger = AssetTagger.from_settings(settings)
+    tagger = AssetTagger.from_settings(settings.assets)
     assert tagger.tag("Chainlink oracles") == ("LINK",)
     assert {"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "LINK"} <= set(tagger.symbols)

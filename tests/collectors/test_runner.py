@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from collectors.assets import AssetTagger
-from collectors.rss import FeedparserCollector
+from collectors.live.rss import FeedparserCollector
 from collectors.runner import circuit_open, run_once
 from core.settings import HttpSettings
 from core.store import Store
