@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, HTTPException, Path, Request, status
 
 from core.settings import Settings
-from core.store import SourceStateRow, Store
+from core.store import Store, build_store
+from core.store.tables import SourceStateRow
 from core.times import utcnow
 
 if TYPE_CHECKING:
@@ -41,10 +42,10 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
-        store = Store.from_settings(settings)
+        store = build_store(settings.db, settings.paths)
         return cls(
             store=store,
-            model_version=store.latest_model_version,
+            model_version=store.scores.latest_version,
             search=vector_search(settings),
         )
 
@@ -97,7 +98,7 @@ ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 def require_known_asset(store: Store, raw: str) -> str:
     """The asset symbol, upper-cased; 404 when no stored document mentions it."""
     asset = raw.strip().upper()
-    if not store.asset_counts(asset):
+    if not store.documents.asset_counts(asset):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
             detail=f"unknown asset {raw!r}: no stored document mentions it (see /v1/assets)",
