@@ -27,12 +27,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from core.store import migrate
 from core.store.documents import CitedDocument, DocumentRepository, IngestResult
-from core.store.engine import Database, mask_url, sqlite_path, unavailable
+from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
 from core.store.index import IndexRepository, ScoredDoc
 from core.store.market import MarketRepository
@@ -137,9 +136,8 @@ def schema_state(db: DatabaseSettings, paths: DataPaths) -> SchemaState:
         return SchemaState(url=mask_url(url), revision=None, head=migrate.head(), exists=False)
     database = Database(url, echo=db.echo)
     try:
+        database.check()
         return migrate.inspect_schema(database.engine)
-    except (OperationalError, InterfaceError) as err:
-        raise unavailable(url, err) from None
     finally:
         database.close()
 
@@ -151,7 +149,5 @@ def _url(db: DatabaseSettings, paths: DataPaths) -> str:
 
 
 def _upgrade(database: Database) -> tuple[SchemaState, SchemaState]:
-    try:
-        return migrate.upgrade(database.engine)
-    except (OperationalError, InterfaceError) as err:
-        raise unavailable(database.url, err) from None
+    database.check()
+    return migrate.upgrade(database.engine)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -71,6 +71,15 @@ class Database:
         """The single value of a one-row, one-column query (an aggregate such as ``max``)."""
         with self.session() as s:
             return s.execute(statement).scalar_one()
+
+    def check(self) -> None:
+        """Connect once: :class:`StoreUnavailable` (one line) when the database cannot be
+        reached, opened or created. Errors after this point are not about reaching it."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except (OperationalError, InterfaceError) as err:
+            raise unavailable(self.url, err) from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -5,7 +5,8 @@ db upgrade`` call :func:`upgrade`. The revisions are Alembic scripts in ``migrat
 (shipped inside the package, configured here in code: no ``alembic.ini``). What makes it safe:
 
 - **One migrator at a time.** A file lock beside a SQLite file, a PostgreSQL advisory lock
-  (per database) otherwise; a second process waits, then finds the schema current.
+  (per database) otherwise; a second process waits, then finds the schema current. Inside
+  one process a plain lock serialises migrations too (Alembic's running context is global).
 - **One transaction per revision.** PostgreSQL runs DDL in transactions; SQLite does too once
   the driver stops managing transactions itself, so migrations use their own SQLite
   connection that begins each transaction with ``BEGIN IMMEDIATE``. A failed revision leaves
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The revision that describes the schema as ``create_all`` built it before migrations.
 FIRST = "0001"
+#: Alembic keeps the running migration in module globals (``alembic.context``, ``op``), so two
+#: threads of one process must not migrate at once, even different databases.
+_IN_PROCESS = threading.Lock()
 #: Held by the process that migrates a PostgreSQL database (advisory locks are per database).
 _PG_LOCK_KEY = int.from_bytes(
     hashlib.sha256(b"cryptosense.store.migrate").digest()[:8], "big", signed=True
@@ -126,7 +131,7 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[SchemaState, SchemaSt
     before and where it stands now. Raises :class:`SchemaError` for a database newer than
     this code; connection errors propagate as SQLAlchemy raises them."""
     url = str(engine.url.render_as_string(hide_password=False))
-    with _migration_connection(engine) as (conn, transactional):
+    with _IN_PROCESS, _migration_connection(engine) as (conn, transactional):
         before = _state(conn, url)
         conn.rollback()  # alembic begins its own transactions on this connection
         if not before.known:
@@ -208,7 +213,9 @@ def _migration_connection(engine: Engine) -> Iterator[tuple[Connection, bool | N
 
 @contextmanager
 def _acquired(lock: FileLock) -> Iterator[None]:
-    if not lock.acquire(blocking=False):
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
         log.info("waiting for another process to finish migrating the database")
         lock.acquire()
     try:

@@ -30,13 +30,12 @@ def upgrade() -> None:
     conn = op.get_bind()
     for table in PLACEHOLDERS:
         rows = conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar_one()
-        if rows:
+        if rows:  # the tables dropped so far come back with the rolled-back transaction
             raise SchemaError(
                 f"schema revision 0002 drops the unused table {table!r}, but it holds {rows} "
                 "rows that cryptosense never wrote; copy them elsewhere and empty the table, "
                 "then start again"
             )
-    for table in PLACEHOLDERS:
         op.drop_table(table)
 
 
