@@ -52,12 +52,31 @@ def _float(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.Float(), nullable=nullable)
 
 
+def _floats(*names: str) -> list[sa.Column[Any]]:
+    return [_float(name) for name in names]
+
+
+def _table(name: str, *parts: Any) -> None:
+    """Create a table unless it exists (see the module docstring for why)."""
+    op.create_table(name, *parts, if_not_exists=True)
+
+
+def _document_child(name: str, *parts: Any) -> None:
+    """A table keyed by (document_id, ...) that references ``documents``."""
+    _table(
+        name,
+        _str("document_id", 36),
+        *parts,
+        sa.ForeignKeyConstraint(["document_id"], ["documents.id"]),
+    )
+
+
 def _index(name: str, table: str, columns: list[str]) -> None:
     op.create_index(name, table, columns, unique=False, if_not_exists=True)
 
 
 def upgrade() -> None:
-    op.create_table(
+    _table(
         "documents",
         _str("id", 36),
         _str("source", 200),
@@ -73,58 +92,42 @@ def upgrade() -> None:
         _str("lang", 16, nullable=True),
         sa.Column("meta", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        if_not_exists=True,
     )
     _index("ix_documents_ingested_at", "documents", ["ingested_at"])
     _index("ix_documents_content_hash", "documents", ["content_hash"])
-    op.create_table(
+    _document_child(
         "document_sources",
-        _str("document_id", 36),
         _str("source", 200),
         _str("url", 2000, nullable=True),
         _utc("seen_at"),
-        sa.ForeignKeyConstraint(["document_id"], ["documents.id"]),
         sa.PrimaryKeyConstraint("document_id", "source"),
-        if_not_exists=True,
     )
-    op.create_table(
+    _document_child(
         "document_assets",
-        _str("document_id", 36),
         _str("asset", 12),
-        sa.ForeignKeyConstraint(["document_id"], ["documents.id"]),
         sa.PrimaryKeyConstraint("document_id", "asset"),
-        if_not_exists=True,
     )
     _index("ix_document_assets_asset", "document_assets", ["asset"])
-    op.create_table(
+    _document_child(
         "sentiment_scores",
-        _str("document_id", 36),
         _str("model_version", 120),
         _str("label", 8),
-        _float("p_negative"),
-        _float("p_neutral"),
-        _float("p_positive"),
-        _float("score"),
+        *_floats("p_negative", "p_neutral", "p_positive", "score"),
         _utc("scored_at"),
-        sa.ForeignKeyConstraint(["document_id"], ["documents.id"]),
         sa.PrimaryKeyConstraint("document_id", "model_version"),
-        if_not_exists=True,
     )
     _index(
         "ix_sentiment_scores_version_scored_at", "sentiment_scores", ["model_version", "scored_at"]
     )
-    op.create_table(
+    _table(
         "sentiment_cache",
         _str("text_hash", 64),
         _str("model_version", 120),
-        _float("p_negative"),
-        _float("p_neutral"),
-        _float("p_positive"),
+        *_floats("p_negative", "p_neutral", "p_positive"),
         _utc("created_at"),
         sa.PrimaryKeyConstraint("text_hash", "model_version"),
-        if_not_exists=True,
     )
-    op.create_table(
+    _table(
         "index_points",
         _str("asset", 12),
         _str("family", 16),
@@ -133,34 +136,23 @@ def upgrade() -> None:
         _utc("ts"),
         _utc("asof"),
         sa.Column("n_docs", sa.Integer(), nullable=False),
-        _float("mean"),
-        _float("dispersion"),
-        _float("share_bullish"),
-        _float("share_bearish"),
-        _float("weighted_mean"),
-        _float("index"),
+        *_floats("mean", "dispersion", "share_bullish", "share_bearish", "weighted_mean", "index"),
         _float("zscore", nullable=True),
         sa.PrimaryKeyConstraint("asset", "family", "freq", "model_version", "ts"),
-        if_not_exists=True,
     )
     _index("ix_index_points_version_freq_ts", "index_points", ["model_version", "freq", "ts"])
-    op.create_table(
+    _table(
         "candles",
         _str("exchange", 40),
         _str("pair", 20),
         _str("timeframe", 8),
         _utc("ts"),
-        _float("open"),
-        _float("high"),
-        _float("low"),
-        _float("close"),
-        _float("volume_base"),
+        *_floats("open", "high", "low", "close", "volume_base"),
         _float("volume_quote", nullable=True),
         _utc("ingested_at"),
         sa.PrimaryKeyConstraint("exchange", "pair", "timeframe", "ts"),
-        if_not_exists=True,
     )
-    op.create_table(
+    _table(
         "onchain_metrics",
         _str("asset", 12),
         _str("metric", 60),
@@ -169,9 +161,8 @@ def upgrade() -> None:
         _float("value"),
         _utc("ingested_at"),
         sa.PrimaryKeyConstraint("asset", "metric", "day", "source"),
-        if_not_exists=True,
     )
-    op.create_table(
+    _table(
         "source_state",
         _str("name", 200),
         sa.Column("cursor", sa.JSON(), nullable=False),
@@ -183,9 +174,8 @@ def upgrade() -> None:
         sa.Column("items_day", sa.Date(), nullable=True),
         sa.Column("items_today", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
-        if_not_exists=True,
     )
-    op.create_table(
+    _table(
         "ingest_warnings",
         sa.Column("id", sa.Integer(), nullable=False),
         _str("source", 200),
@@ -193,7 +183,6 @@ def upgrade() -> None:
         _str("detail"),
         _utc("at"),
         sa.PrimaryKeyConstraint("id"),
-        if_not_exists=True,
     )
     _index("ix_ingest_warnings_at", "ingest_warnings", ["at"])
     create_placeholder_tables()
@@ -202,7 +191,7 @@ def upgrade() -> None:
 def create_placeholder_tables() -> None:
     """Tables reserved for later stages and never written; revision 0002 drops them (and its
     downgrade puts them back through this function)."""
-    op.create_table(
+    _table(
         "signals",
         _str("asset", 12),
         _utc("ts"),
@@ -212,9 +201,8 @@ def create_placeholder_tables() -> None:
         _str("action", 16),
         _utc("features_asof"),
         sa.PrimaryKeyConstraint("asset", "ts", "horizon", "model_version"),
-        if_not_exists=True,
     )
-    op.create_table(
+    _table(
         "subscriptions",
         sa.Column("id", sa.Integer(), nullable=False),
         _str("asset", 12),
@@ -224,15 +212,13 @@ def create_placeholder_tables() -> None:
         _utc("created_at"),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        if_not_exists=True,
     )
-    op.create_table(
+    _table(
         "briefings",
         sa.Column("day", sa.Date(), nullable=False),
         _utc("created_at"),
         sa.Column("body", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("day"),
-        if_not_exists=True,
     )
 
 
