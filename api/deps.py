@@ -1,21 +1,22 @@
 """The services the API runs on, and its dependencies, declared once as ``Annotated`` aliases.
 
-Routers ask for ``StoreDep``, ``SettingsDep``, ``ModelVersionDep``, ``ClockDep`` or
+Routers ask for ``StoreDep``, ``IndexSettingsDep``, ``ModelVersionDep``, ``ClockDep`` or
 ``KnownAsset`` and never build anything themselves; tests hand :func:`api.app.create_app`
 their own :class:`Services` (a store on a temporary SQLite file or the local PostgreSQL, a
-fixed clock) instead of patching.
+fixed clock) instead of patching. Routes get the settings section they use, never the tree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, Path, Request
 
-from core.settings import Settings
+from core.assets import require_known_asset
+from core.settings import IndexSettings, Settings
 from core.store import Store, build_store
 from core.store.tables import SourceStateRow
 from core.times import utcnow
@@ -31,7 +32,8 @@ class Services:
     ``model_version`` names the scores the API serves (default: the newest version with
     stored scores); ``source_health`` lists collector health (default: the store's source
     states); ``clock`` is "now" for the still-open index bucket; ``search`` is the semantic
-    search over embedded documents (None: ``/v1/search`` answers 503).
+    search over embedded documents (None: ``/v1/search`` answers 503); ``model_upgrade``
+    reports a sentiment model upgrade in progress or done (None: no pipeline runs here).
     """
 
     store: Store
@@ -39,6 +41,7 @@ class Services:
     source_health: Callable[[], Sequence[SourceStateRow]] | None = None
     clock: Callable[[], datetime] = utcnow
     search: VectorSearch | None = None
+    model_upgrade: Callable[[], Mapping[str, Any] | None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -56,12 +59,13 @@ class Services:
 
 
 def vector_search(settings: Settings) -> VectorSearch | None:
-    """The process's vector search when ``vector.in_service`` is on (opened on first use)."""
+    """The process's vector search when ``vector.in_service`` is on (opened on first use),
+    built from its own sections of the tree."""
     if not settings.vector.in_service:
         return None
     from nlp.vectors.service import VectorSearch
 
-    return VectorSearch(settings)
+    return VectorSearch(settings.vector, settings.embeddings, settings.paths)
 
 
 def get_services(request: Request) -> Services:
@@ -69,13 +73,13 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def get_index_settings(request: Request) -> IndexSettings:
+    index: IndexSettings = request.app.state.settings.index
+    return index
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+IndexSettingsDep = Annotated[IndexSettings, Depends(get_index_settings)]
 
 
 def get_store(services: ServicesDep) -> Store:
@@ -95,21 +99,12 @@ ModelVersionDep = Annotated[str | None, Depends(get_model_version)]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 
 
-def require_known_asset(store: Store, raw: str) -> str:
-    """The asset symbol, upper-cased; 404 when no stored document mentions it."""
-    asset = raw.strip().upper()
-    if not store.documents.asset_counts(asset):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail=f"unknown asset {raw!r}: no stored document mentions it (see /v1/assets)",
-        )
-    return asset
-
-
 def known_asset(
     store: StoreDep,
     asset: Annotated[str, Path(description="asset symbol, any case, e.g. BTC or btc")],
 ) -> str:
+    """The symbol upper-cased; an asset no stored document mentions is a 404 problem (the
+    rule the CLI applies too: :func:`core.assets.require_known_asset`)."""
     return require_known_asset(store, asset)
 
 

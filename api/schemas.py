@@ -84,11 +84,28 @@ class SourceList(BaseModel):
     sources: list[SourceHealth]
 
 
+class ModelUpgrade(BaseModel):
+    state: Literal["waiting", "training", "loading", "ready", "done", "failed"] = Field(
+        description="waiting (another process trains), training, loading, ready (scoring "
+        "everything before the switch), done (switched), failed (the old model serves on)"
+    )
+    tier: str = Field(description="the quality tier being trained, e.g. 'full'")
+    target: str = Field(description="what is trained, e.g. 'full model from tfns_train.csv'")
+    from_version: str | None = None
+    to_version: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+
+
 class Health(BaseModel):
     status: Literal["ok", "error"]
     db: str = Field(description="'ok', or why the database cannot be reached")
     dialect: str
     model_version: str | None = None
+    model_upgrade: ModelUpgrade | None = Field(
+        default=None, description="the background sentiment model upgrade, when there is one"
+    )
     documents: int | None = None
     scores: int | None = None
     index_points: int | None = None
@@ -115,5 +132,26 @@ class SearchResults(BaseModel):
     stories: list[StoryOut]
 
 
-class Error(BaseModel):
-    detail: str = Field(description="what went wrong, for a person to read")
+class Problem(BaseModel):
+    """Every error answer: RFC 9457 problem details, served as ``application/problem+json``."""
+
+    type: str = Field(
+        default="about:blank",
+        description="a URI naming the kind of problem; about:blank: the status says it all",
+    )
+    title: str = Field(description="the HTTP status phrase, e.g. 'Not Found'")
+    status: int = Field(description="the HTTP status code, repeated for clients that log bodies")
+    detail: str = Field(description="what went wrong, in one line for a person to read")
+    instance: str | None = Field(default=None, description="the path that was asked for")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="where: e.g. ['query', 'start'] or ['path', 'asset']")
+    msg: str = Field(description="what is wrong with it")
+    type: str = Field(description="a machine-readable kind, e.g. 'value_error', 'missing'")
+
+
+class ValidationProblem(Problem):
+    """A 422: the problem, plus one entry per parameter that was refused."""
+
+    errors: list[FieldError]

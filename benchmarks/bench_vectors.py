@@ -118,7 +118,7 @@ class RealSource:
         rng = np.random.default_rng(seed)
         rng.shuffle(texts)
         settings = load_settings(data_dir=Path(tempfile.gettempdir()) / "bench-vectors-models")
-        embedder = build_embedder(settings, "onnx-int8")
+        embedder = build_embedder(settings.embeddings, settings.paths, "onnx-int8")
         began = time.perf_counter()
         self.held = embedder.encode(texts[:hold])
         self.base = embedder.encode(texts[hold:])

@@ -235,6 +235,9 @@ class VectorSettings(_Section):
     )
     url: str | None = Field(default=None, description="Qdrant server URL when backend='server'")
     api_key: str | None = None
+    timeout_s: float = Field(
+        default=15.0, gt=0, le=300, description="Qdrant server request timeout (backend='server')"
+    )
     collection: str = "documents"
     near_duplicate_threshold: float = Field(
         default=0.92,

@@ -56,6 +56,22 @@ def configure_logging(settings: Settings, *, verbose: bool, quiet: bool) -> None
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory, and the SQLite file's folder, before a command runs.
+
+    Every command keeps something there (the SQLite store, models, vectors), and the
+    components create their folders as they go; doing it once here turns a folder that
+    cannot be made (the path runs through a regular file, a read-only mount) into one line
+    naming it, instead of an ``OSError`` traceback from whichever component writes first.
+    Creating folders writes no file, so a dry run still stores nothing.
+    """
+    paths = settings.paths
+    paths.ensure()
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        paths.ensure(Path(url.removeprefix("sqlite:///")).expanduser().parent)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -66,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings, verbose=args.verbose, quiet=args.quiet)
     try:
+        prepare_data_dir(settings)
         return int(args.handler(args, settings) or 0)
     except UserFacingError as err:
         print(f"cryptosense: {err}", file=sys.stderr)

@@ -27,7 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from core.paths import DataPaths
+    from core.settings import EmbeddingSettings
 
 log = logging.getLogger(__name__)
 
@@ -369,9 +370,12 @@ def _quantise(fp32: Path, int8: Path) -> None:
 # --- factory --------------------------------------------------------------------------------
 
 
-def build_embedder(settings: Settings, runtime: str | None = None) -> Embedder:
-    """The embedder the settings ask for; heavy libraries are imported only here."""
-    cfg = settings.embeddings
+def build_embedder(
+    embeddings: EmbeddingSettings, paths: DataPaths, runtime: str | None = None
+) -> Embedder:
+    """The embedder the settings ask for (``runtime`` overrides theirs); heavy libraries are
+    imported only here. The int8 export is cached in ``paths.embeddings``."""
+    cfg = embeddings
     runtime = runtime or cfg.runtime
     path = resolve_model_path(cfg.model)
     label = model_label(cfg.model, path)
@@ -380,6 +384,6 @@ def build_embedder(settings: Settings, runtime: str | None = None) -> Embedder:
             path, label=label, batch_size=cfg.batch_size, max_length=cfg.max_length
         )
     if runtime == "onnx-int8":
-        export = ensure_onnx_export(path, settings.data_dir / "models" / "embeddings", label)
+        export = ensure_onnx_export(path, paths.ensure(paths.embeddings), label)
         return OnnxInt8Embedder(export, batch_size=cfg.batch_size, max_length=cfg.max_length)
     raise EmbeddingError(f"unknown embedding runtime {runtime!r} (onnx-int8 or torch)")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ModelVersionDep, StoreDep, require_known_asset
-from api.schemas import AssetCount, AssetList, DocumentList, DocumentOut, Error
+from api.deps import ModelVersionDep, StoreDep
+from api.params import UtcTime
+from api.problems import problem_responses
+from api.schemas import AssetCount, AssetList, DocumentList, DocumentOut
+from core.assets import require_known_asset
 from core.store import CitedDocument
-from core.times import ensure_utc
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -26,13 +27,18 @@ def list_assets(store: StoreDep) -> AssetList:
 @router.get(
     "/documents",
     response_model=DocumentList,
-    responses={404: {"model": Error, "description": "no stored document mentions the asset"}},
+    responses=problem_responses(
+        {
+            404: "no stored document mentions the asset",
+            422: "a bad limit, or a since that is not ISO 8601 or out of range",
+        }
+    ),
 )
 def recent_documents(
     store: StoreDep,
     model_version: ModelVersionDep,
     asset: Annotated[str | None, Query(description="only documents mentioning it")] = None,
-    since: Annotated[datetime | None, Query(description="ingested at or after (ISO 8601)")] = None,
+    since: Annotated[UtcTime | None, Query(description="ingested at or after")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DocumentList:
     """Newest scored documents first, with their label, score and every source."""
@@ -43,7 +49,7 @@ def recent_documents(
         else store.documents.cited(
             model_version,
             asset=symbol,
-            since=ensure_utc(since) if since is not None else None,
+            since=since,
             limit=limit,
         )
     )

@@ -15,7 +15,17 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={
+        503: {
+            "model": Health,
+            "description": "the database does not answer: the health body with the reason, "
+            "not a problem, so a probe reads one shape",
+        }
+    },
+)
 def healthz(services: ServicesDep) -> Health | JSONResponse:
     """200 when the database answers; 503 with the reason when it does not."""
     store = services.store
@@ -33,6 +43,7 @@ def healthz(services: ServicesDep) -> Health | JSONResponse:
         db="ok",
         dialect=store.dialect,
         model_version=model_version,
+        model_upgrade=services.model_upgrade() if services.model_upgrade else None,
         documents=counts["documents"],
         scores=counts["scores"],
         index_points=counts["index_points"],

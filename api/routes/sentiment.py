@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
-from api.deps import ClockDep, KnownAsset, ModelVersionDep, SettingsDep, StoreDep
-from api.schemas import Error, Family, SentimentPoint, SentimentSeries
+from api.deps import ClockDep, IndexSettingsDep, KnownAsset, ModelVersionDep, StoreDep
+from api.params import UtcTime
+from api.problems import invalid, problem_responses
+from api.schemas import Family, SentimentPoint, SentimentSeries
 from core.records import Frequency
-from core.times import ensure_utc
 from nlp.index import ServedPoint, series
 
 router = APIRouter(prefix="/v1", tags=["sentiment"])
@@ -19,33 +19,40 @@ router = APIRouter(prefix="/v1", tags=["sentiment"])
 @router.get(
     "/sentiment/{asset}",
     response_model=SentimentSeries,
-    responses={404: {"model": Error, "description": "no stored document mentions the asset"}},
+    responses=problem_responses(
+        {
+            404: "no stored document mentions the asset",
+            422: "a bad freq, family or limit, a time that is not ISO 8601 or out of range, "
+            "or an end before the start",
+        }
+    ),
 )
 def sentiment_series(
     asset: KnownAsset,
     store: StoreDep,
-    settings: SettingsDep,
+    index_settings: IndexSettingsDep,
     model_version: ModelVersionDep,
     clock: ClockDep,
     freq: Annotated[Frequency, Query(description="bucket size")] = Frequency.HOUR,
     family: Annotated[Family, Query(description="source family")] = "all",
-    start: Annotated[datetime | None, Query(description="first bucket start (ISO 8601)")] = None,
-    end: Annotated[datetime | None, Query(description="buckets starting before this")] = None,
+    start: Annotated[UtcTime | None, Query(description="buckets starting at or after")] = None,
+    end: Annotated[
+        UtcTime | None, Query(description="buckets starting before (equal to start: none)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="newest N points")] = 500,
 ) -> SentimentSeries:
     """Complete buckets as stored (final, as-of their end) and the still-open bucket computed
-    now (``partial: true``), oldest first."""
-    if start is not None and end is not None and ensure_utc(start) >= ensure_utc(end):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="start must be before end"
-        )
+    now (``partial: true``), oldest first. The window ``[start, end)`` is half-open: an equal
+    start and end is an empty window (no points), an end before the start is a 422."""
+    if start is not None and end is not None and end < start:
+        raise invalid(("query", "end"), "must not be before start")
     served = (
         []
         if model_version is None
         else series(
             store,
             model_version,
-            settings.index,
+            index_settings,
             asset=asset,
             freq=freq,
             family=family,

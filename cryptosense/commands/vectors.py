@@ -4,7 +4,9 @@ search with filters, as-of time and near-duplicate stories), both printing JSON 
 ``embed`` prints one summary object; ``search`` prints one object per story:
 ``{id, score, title, url, assets, source, published_at, ingested_at, sentiment, label,
 duplicates, duplicate_ids}`` where ``duplicates`` counts the reposts and syndicated copies
-collapsed into it. Times are ISO 8601 UTC on the command line and in the output.
+collapsed into it. Times are ISO 8601 UTC on the command line and in the output; the window
+``--since``/``--until`` is half-open, so equal bounds are an empty window and print nothing.
+An ``--asset`` that no stored document mentions is refused, as the API refuses it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from core.times import ensure_utc
+from core.times import TimeParseError, parse_utc
 from cryptosense.errors import UserError
 
 if TYPE_CHECKING:
@@ -47,11 +49,15 @@ def register(sub: Any) -> None:
         "syndication) are collapsed into one line with a duplicates count.",
     )
     s.add_argument("query", help="what to look for, in plain words")
-    s.add_argument("--asset", action="append", default=[], help="only documents tagging ASSET")
+    s.add_argument(
+        "--asset", action="append", default=[], help="only documents tagging ASSET (any case)"
+    )
     s.add_argument("--source", action="append", default=[], help="only this source, e.g. rss:x")
     s.add_argument("--family", action="append", default=[], choices=("news", "reddit"))
     s.add_argument("--since", type=_parse_time, help="published at or after (ISO, UTC)")
-    s.add_argument("--until", type=_parse_time, help="published before (ISO, UTC)")
+    s.add_argument(
+        "--until", type=_parse_time, help="published before (ISO, UTC); equal to --since: none"
+    )
     s.add_argument(
         "--asof",
         type=_parse_time,
@@ -80,13 +86,12 @@ def _positive(value: str) -> int:
 
 
 def _parse_time(value: str) -> datetime:
-    """ISO 8601 date or time; without a zone it is taken as UTC."""
+    """ISO 8601 date or time through the project's one UTC parser (no zone: UTC; bare
+    numbers and out-of-range times refused)."""
     try:
-        return ensure_utc(datetime.fromisoformat(value.strip()))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO date or time (e.g. 2024-03-01 or 2024-03-01T12:00Z)"
-        ) from None
+        return parse_utc(value)
+    except TimeParseError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _sentiment_version(store: Store, requested: str | None) -> str | None:
@@ -113,8 +118,8 @@ def embed_handler(args: argparse.Namespace, settings: Settings) -> int:
     store = build_store(settings.db, settings.paths)
     try:
         version = _sentiment_version(store, args.model_version)
-        embedder = build_embedder(settings, args.runtime)
-        vectors = build_vector_store(settings, embedder.dim)
+        embedder = build_embedder(settings.embeddings, settings.paths, args.runtime)
+        vectors = build_vector_store(settings.vector, settings.paths, embedder.dim)
         try:
             report = index_documents(store, embedder, vectors, version, limit=args.limit)
             total = vectors.count()
@@ -139,9 +144,25 @@ def embed_handler(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _known_assets(settings: Settings, raw: list[str]) -> tuple[str, ...]:
+    """The ``--asset`` symbols upper-cased; one that no stored document mentions is an
+    error, by the same rule as the API's 404 (:func:`core.assets.require_known_asset`)."""
+    if not raw:
+        return ()
+    from core.assets import require_known_asset
+    from core.store import build_store
+
+    store = build_store(settings.db, settings.paths)
+    try:
+        return tuple(require_known_asset(store, a) for a in raw)
+    finally:
+        store.close()
+
+
 def search_handler(args: argparse.Namespace, settings: Settings) -> int:
     from nlp.embeddings import EmbeddingError, build_embedder
     from nlp.vectors import SearchFilter, VectorStoreError
+    from nlp.vectors.search import QueryError
     from nlp.vectors.service import VectorSearch
 
     threshold = (
@@ -151,9 +172,10 @@ def search_handler(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError("--threshold must be between 0.5 and 1.0")
     if not args.query.strip():
         raise UserError("the search query is empty")
+    assets = _known_assets(settings, args.asset)
     try:
         filters = SearchFilter(
-            assets=tuple(args.asset),
+            assets=assets,
             sources=tuple(args.source),
             families=tuple(args.family),
             published_since=args.since,
@@ -161,9 +183,12 @@ def search_handler(args: argparse.Namespace, settings: Settings) -> int:
             asof=args.asof,
         )
     except ValueError as err:
-        raise UserError(f"--since must be before --until ({err})") from err
+        raise UserError(f"--until must not be before --since ({err})") from err
     try:
-        search = VectorSearch(settings, embedder=build_embedder(settings, args.runtime))
+        embedder = build_embedder(settings.embeddings, settings.paths, args.runtime)
+        search = VectorSearch(
+            settings.vector, settings.embeddings, settings.paths, embedder=embedder
+        )
         try:
             if search.count() == 0:
                 print(
@@ -180,7 +205,7 @@ def search_handler(args: argparse.Namespace, settings: Settings) -> int:
             )
         finally:
             search.close()
-    except (EmbeddingError, VectorStoreError) as err:
+    except (EmbeddingError, VectorStoreError, QueryError) as err:
         raise UserError(str(err)) from err
     lines = [_story_line(s) for s in stories]
     for line in lines:

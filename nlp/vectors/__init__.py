@@ -20,7 +20,8 @@ from nlp.vectors.base import (
 )
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from core.paths import DataPaths
+    from core.settings import VectorSettings
 
 __all__ = [
     "DEFAULT_DIM",
@@ -35,39 +36,44 @@ __all__ = [
 ]
 
 
-def build_vector_store(settings: Settings, dim: int = DEFAULT_DIM) -> VectorStore:
-    """The store ``settings.vector`` names: ``edge`` (default) under ``data_dir/vectors``, a
+def build_vector_store(
+    vector: VectorSettings, paths: DataPaths, dim: int = DEFAULT_DIM
+) -> VectorStore:
+    """The store ``vector`` names: ``edge`` (default) in ``paths.vectors/<collection>``, a
     Qdrant ``server`` at ``url``, or qdrant-client ``local`` mode (``url`` ':memory:' or a
-    folder; default ``data_dir/vectors/local``)."""
-    cfg = settings.vector
-    if cfg.backend == "edge":
+    folder; default ``paths.vectors/local``).
+
+    A shard folder that cannot be created raises :class:`core.paths.DataDirError`, whose one
+    line names the folder, instead of an ``OSError`` from deep inside the engine.
+    """
+    if vector.backend == "edge":
         from nlp.vectors.edge import QdrantEdgeStore
 
         return QdrantEdgeStore(
-            settings.data_dir / "vectors" / cfg.collection,
+            paths.ensure(paths.vectors / vector.collection),
             dim,
-            hnsw_ef=cfg.hnsw_ef,
-            memory=cfg.memory,
+            hnsw_ef=vector.hnsw_ef,
+            memory=vector.memory,
         )
     from pathlib import Path
 
     from nlp.vectors.client import QdrantClientStore
 
-    if cfg.backend == "server":
-        if not cfg.url:
+    if vector.backend == "server":
+        if not vector.url:
             raise VectorStoreError(
                 "vector.backend is 'server' but vector.url is unset "
                 "(set CRYPTOSENSE_VECTOR__URL=http://host:6333)"
             )
         return QdrantClientStore(
-            cfg.collection,
+            vector.collection,
             dim,
-            url=cfg.url,
-            api_key=cfg.api_key,
-            timeout_s=settings.http.timeout_s,
-            hnsw_ef=cfg.hnsw_ef,
+            url=vector.url,
+            api_key=vector.api_key,
+            timeout_s=vector.timeout_s,
+            hnsw_ef=vector.hnsw_ef,
         )
-    if cfg.url == ":memory:":
-        return QdrantClientStore(cfg.collection, dim, location=":memory:")
-    folder = Path(cfg.url) if cfg.url else settings.data_dir / "vectors" / "local"
-    return QdrantClientStore(cfg.collection, dim, path=folder)
+    if vector.url == ":memory:":
+        return QdrantClientStore(vector.collection, dim, location=":memory:")
+    folder = Path(vector.url) if vector.url else paths.ensure(paths.vectors / "local")
+    return QdrantClientStore(vector.collection, dim, path=folder)

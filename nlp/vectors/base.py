@@ -98,9 +98,11 @@ class StoredPoint:
 class SearchFilter:
     """What a search may return. Empty fields do not filter.
 
-    ``published_since`` is inclusive and ``published_until`` exclusive. ``asof`` keeps only
-    points with ``ingested_at <= asof``: what the service knew at that moment, so an answer
-    about time T never uses a document that arrived after T (even one published before T).
+    ``published_since`` is inclusive and ``published_until`` exclusive, so equal bounds are a
+    valid, empty window (:attr:`empty`) and only an end before the start is refused. ``asof``
+    keeps only points with ``ingested_at <= asof``: what the service knew at that moment, so
+    an answer about time T never uses a document that arrived after T (even one published
+    before T).
     """
 
     assets: tuple[str, ...] = ()
@@ -120,9 +122,14 @@ class SearchFilter:
         if (
             self.published_since is not None
             and self.published_until is not None
-            and self.published_since >= self.published_until
+            and self.published_until < self.published_since
         ):
-            raise ValueError("published_since must be before published_until")
+            raise ValueError("published_until must not be before published_since")
+
+    @property
+    def empty(self) -> bool:
+        """The publication window holds no time at all (``since == until``): nothing passes."""
+        return self.published_since is not None and self.published_since == self.published_until
 
     def published_range(self) -> tuple[float | None, float | None]:
         """``(gte, lt)`` in epoch seconds for the published_at range, either may be None."""

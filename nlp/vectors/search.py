@@ -73,11 +73,18 @@ def story_fields(story: Story) -> dict[str, Any]:
     }
 
 
+class QueryError(ValueError):
+    """A query there is nothing to search by: empty, or one the encoder maps to no direction."""
+
+
 def embed_query(embedder: Embedder, query: str) -> NDArray[np.float32]:
     text = query.strip()
     if not text:
-        raise ValueError("the search query is empty")
-    return embedder.encode([text])[0]
+        raise QueryError("the search query is empty")
+    vector = embedder.encode([text])[0]
+    if not np.any(vector):
+        raise QueryError(f"the query {text[:60]!r} holds nothing the encoder can search by")
+    return vector
 
 
 def semantic_search(
@@ -88,6 +95,8 @@ def semantic_search(
     limit: int = 10,
 ) -> list[VectorHit]:
     """The ``limit`` documents nearest in meaning to ``query`` that pass ``filters``."""
+    if filters is not None and filters.empty:
+        return []
     return vectors.search(embed_query(embedder, query), filters, limit)
 
 
@@ -137,6 +146,8 @@ def search_stories(
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
+    if filters is not None and filters.empty:
+        return []
     hits = vectors.search(
         embed_query(embedder, query), filters, limit * max(1, overfetch), with_vectors=True
     )

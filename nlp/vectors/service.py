@@ -13,7 +13,8 @@ import logging
 import threading
 from datetime import datetime
 
-from core.settings import Settings
+from core.paths import DataDirError, DataPaths
+from core.settings import EmbeddingSettings, VectorSettings
 from core.store import Store
 from nlp.embeddings import Embedder, EmbeddingError
 from nlp.vectors.base import SearchFilter, VectorStore, VectorStoreError
@@ -31,17 +32,22 @@ class VectorSearch:
     """Index stored documents and search them, thread-safe, for one process.
 
     ``embedder`` and ``vectors`` may be given (tests, a caller that already holds them);
-    otherwise they are built from ``settings`` on first use and closed by :meth:`close`.
+    otherwise they are built from the ``embeddings`` and ``vector`` sections, under ``paths``,
+    on first use and closed by :meth:`close`.
     """
 
     def __init__(
         self,
-        settings: Settings,
+        vector: VectorSettings,
+        embeddings: EmbeddingSettings,
+        paths: DataPaths,
         *,
         embedder: Embedder | None = None,
         vectors: VectorStore | None = None,
     ) -> None:
-        self._settings = settings
+        self._vector = vector
+        self._embeddings = embeddings
+        self._paths = paths
         self._embedder = embedder
         self._vectors = vectors
         self._owns_vectors = vectors is None
@@ -58,12 +64,14 @@ class VectorSearch:
                 if self._embedder is None:
                     from nlp.embeddings import build_embedder
 
-                    self._embedder = build_embedder(self._settings)
+                    self._embedder = build_embedder(self._embeddings, self._paths)
                 if self._vectors is None:
                     from nlp.vectors import build_vector_store
 
-                    self._vectors = build_vector_store(self._settings, self._embedder.dim)
-            except (EmbeddingError, VectorStoreError) as err:
+                    self._vectors = build_vector_store(
+                        self._vector, self._paths, self._embedder.dim
+                    )
+            except (EmbeddingError, VectorStoreError, DataDirError) as err:
                 raise SearchUnavailable(f"vector search is unavailable: {err}") from err
             return self._embedder, self._vectors
 
@@ -91,7 +99,11 @@ class VectorSearch:
         same_asset: bool = False,
         threshold: float | None = None,
     ) -> list[Story]:
-        """Stories (copies collapsed, ``collapse``) or single documents, best first."""
+        """Stories (copies collapsed, ``collapse``) or single documents, best first.
+
+        An empty publication window answers at once, without opening the encoder."""
+        if filters is not None and filters.empty:
+            return []
         embedder, vectors = self._open()
         if not collapse:
             return [
@@ -105,9 +117,7 @@ class VectorSearch:
             filters,
             limit=limit,
             threshold=(
-                threshold
-                if threshold is not None
-                else self._settings.vector.near_duplicate_threshold
+                threshold if threshold is not None else self._vector.near_duplicate_threshold
             ),
             same_asset=same_asset,
         )

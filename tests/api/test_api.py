@@ -167,9 +167,13 @@ def test_sentiment_series_honours_start_end_and_limit(
 def test_unknown_asset_is_a_json_404_naming_it(client: TestClient) -> None:
     resp = client.get("/v1/sentiment/NOPECOIN")
     assert resp.status_code == 404
-    assert resp.headers["content-type"] == "application/json"
+    assert resp.headers["content-type"] == "application/problem+json"
     assert resp.json() == {
-        "detail": "unknown asset 'NOPECOIN': no stored document mentions it (see /v1/assets)"
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "unknown asset 'NOPECOIN': no stored document mentions it (see /v1/assets)",
+        "instance": "/v1/sentiment/NOPECOIN",
     }
 
 
@@ -183,8 +187,9 @@ def test_bad_query_parameters_are_a_json_422_naming_the_field(
     _btc_history(sqlite_store)
     resp = client.get("/v1/sentiment/BTC", params=params)
     assert resp.status_code == 422
-    (error,) = resp.json()["detail"]
+    (error,) = resp.json()["errors"]
     assert error["loc"] == ["query", field]
+    assert resp.json()["detail"].startswith(f"query parameter {field!r}: ")
 
 
 def test_start_after_end_is_a_422(client: TestClient, sqlite_store: Store) -> None:
@@ -193,7 +198,10 @@ def test_start_after_end_is_a_422(client: TestClient, sqlite_store: Store) -> No
         "/v1/sentiment/BTC", params={"start": "2024-03-02T00:00:00Z", "end": "2024-03-01T00:00:00Z"}
     )
     assert resp.status_code == 422
-    assert resp.json() == {"detail": "start must be before end"}
+    assert resp.json()["detail"] == "query parameter 'end': must not be before start"
+    assert resp.json()["errors"] == [
+        {"loc": ["query", "end"], "msg": "must not be before start", "type": "value_error"}
+    ]
 
 
 def test_asset_with_documents_but_no_scores_has_an_empty_series(
@@ -300,6 +308,7 @@ def test_healthz_reports_database_model_and_counts(client: TestClient, sqlite_st
         "db": "ok",
         "dialect": "sqlite",
         "model_version": MV,
+        "model_upgrade": None,  # no pipeline runs beside this app
         "documents": 8,
         "scores": 8,
         "index_points": body["index_points"],
@@ -316,7 +325,7 @@ def test_unreachable_database_gives_503_json_not_a_traceback(settings: Settings)
     assert health.json()["status"] == "error"
     assert health.json()["db"].startswith("unreachable: OperationalError")
     assert series.status_code == 503
-    assert series.json() == {"detail": "database unavailable, try again"}
+    assert series.json()["detail"] == "database unavailable, try again"
     dead.close()
 
 
@@ -329,13 +338,13 @@ def test_unexpected_failure_is_a_json_500(settings: Settings, sqlite_store: Stor
     with TestClient(create_app(settings, services=svc), raise_server_exceptions=False) as client:
         resp = client.get("/v1/sentiment/BTC")
     assert resp.status_code == 500
-    assert resp.json() == {"detail": "internal server error"}
+    assert resp.json()["detail"] == "internal server error"
 
 
 def test_unknown_route_is_a_json_404(client: TestClient) -> None:
     resp = client.get("/v2/whatever")
     assert resp.status_code == 404
-    assert resp.json() == {"detail": "Not Found"}
+    assert resp.json()["detail"] == "no such path /v2/whatever (see /docs)"
 
 
 def test_openapi_docs_describe_every_endpoint(client: TestClient) -> None:

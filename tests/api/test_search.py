@@ -72,7 +72,11 @@ def indexed(
     sqlite_store.documents.add(list(docs.values()))
     sqlite_store.scores.add([_score(d, 0.8) for d in docs.values()])
     search = VectorSearch(
-        settings, embedder=embedder, vectors=QdrantEdgeStore(tmp_path / "shard", embedder.dim)
+        settings.vector,
+        settings.embeddings,
+        settings.paths,
+        embedder=embedder,
+        vectors=QdrantEdgeStore(tmp_path / "shard", embedder.dim),
     )
     report = search.index(sqlite_store, MV)
     assert report.embedded == len(STORIES)
@@ -153,9 +157,10 @@ def test_search_switched_off_or_unavailable_answers_503_with_the_reason(
     with TestClient(create_app(settings, services=off)) as c:
         r = c.get("/v1/search", params={"q": "bitcoin"})
     assert r.status_code == 503 and "vector.in_service" in r.json()["detail"]
-    held = QdrantEdgeStore(settings.data_dir / "vectors" / "documents", 384)
+    held = QdrantEdgeStore(settings.paths.vectors / "documents", 384)
     try:  # another opener holds the shard: the API says so instead of failing
-        busy = Services(store=sqlite_store, model_version=lambda: MV, search=VectorSearch(settings))
+        search = VectorSearch(settings.vector, settings.embeddings, settings.paths)
+        busy = Services(store=sqlite_store, model_version=lambda: MV, search=search)
         with TestClient(create_app(settings, services=busy)) as c:
             r = c.get("/v1/search", params={"q": "bitcoin"})
         assert r.status_code == 503 and "open in another process" in r.json()["detail"]

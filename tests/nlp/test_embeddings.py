@@ -76,8 +76,9 @@ def test_a_corrupt_cached_export_gives_a_clear_error_saying_how_to_rebuild(
 
 
 def test_unknown_runtime_is_refused(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
     with pytest.raises(EmbeddingError, match="unknown embedding runtime"):
-        build_embedder(load_settings(data_dir=tmp_path), runtime="tensorflow")
+        build_embedder(settings.embeddings, settings.paths, runtime="tensorflow")
 
 
 @pytest.mark.slow
@@ -134,6 +135,6 @@ def test_onnx_export_is_cached_and_reused(export_dir: Path) -> None:
 @pytest.mark.slow
 def test_build_embedder_from_settings_names_model_and_runtime(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, embeddings={"runtime": "torch"})
-    embedder = build_embedder(settings)
+    embedder = build_embedder(settings.embeddings, settings.paths)
     assert embedder.name == "all-MiniLM-L6-v2/torch-fp32"
     assert embedder.dim == 384

@@ -9,7 +9,6 @@ The real encoder is tested in test_embeddings.py.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -24,6 +23,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from core.paths import DataDirError
 from core.records import Document, Label, SentimentScore, SourceFamily
 from core.settings import Settings, load_settings
 from core.store import Store, build_store
@@ -41,8 +41,10 @@ from nlp.vectors.client import QdrantClientStore
 from nlp.vectors.edge import QdrantEdgeStore
 from nlp.vectors.indexing import index_documents
 from nlp.vectors.search import collapse, search_stories
+from nlp.vectors.service import SearchUnavailable, VectorSearch
 from tests.factories import T0, doc
 from tests.loopback import LoopbackServer, Reply
+from tests.nlp.fakes import BagOfWordsEmbedder
 
 DIM = 16
 SERVER_ENV = "CRYPTOSENSE_TEST_QDRANT_URL"
@@ -224,6 +226,20 @@ def test_asof_excludes_documents_ingested_later_even_when_published_before(
 def test_filter_rejects_a_time_window_that_ends_before_it_starts() -> None:
     with pytest.raises(ValueError, match="before"):
         SearchFilter(published_since=T0, published_until=T0 - timedelta(hours=1))
+
+
+def test_equal_publication_bounds_are_an_empty_window_not_an_error(vstore: VectorStore) -> None:
+    """``[since, until)`` is half-open: since == until holds no time, so nothing matches,
+    even a document published at exactly that moment."""
+    at = make_doc("at", published_min=60)
+    vstore.upsert([point(unit(1), at)])
+    window = SearchFilter(
+        published_since=T0 + timedelta(minutes=60), published_until=T0 + timedelta(minutes=60)
+    )
+    assert window.empty and not SearchFilter(published_since=T0).empty
+    assert vstore.search(unit(1), window) == []
+    assert vstore.count(window) == 0
+    assert search_stories(vstore, FixedEmbedder(unit(1)), "etf", window) == []
 
 
 # --- near duplicates ------------------------------------------------------------------------
@@ -414,25 +430,40 @@ def test_reopening_a_store_with_another_dimension_is_refused(backend: str, tmp_p
         build(32)
 
 
+def _build(settings: Settings, dim: int) -> VectorStore:
+    return build_vector_store(settings.vector, settings.paths, dim)
+
+
 def test_factory_builds_each_configured_backend(tmp_path: Path) -> None:
-    edge = build_vector_store(load_settings(data_dir=tmp_path / "var"), DIM)
+    edge = _build(load_settings(data_dir=tmp_path / "var"), DIM)
     assert edge.description.startswith("edge:")
     config_file = tmp_path / "var" / "vectors" / "documents" / "edge_config.json"
     assert json.loads(config_file.read_text())["vectors"][""]["memory"] == "pinned"
     edge.close()
-    cached = build_vector_store(
-        load_settings(data_dir=tmp_path / "var", vector={"memory": "cached"}), DIM
-    )
+    cached = _build(load_settings(data_dir=tmp_path / "var", vector={"memory": "cached"}), DIM)
     assert json.loads(config_file.read_text())["vectors"][""]["memory"] == "cached"
     cached.close()
-    local = build_vector_store(
+    local = _build(
         load_settings(data_dir=tmp_path / "var", vector={"backend": "local", "url": ":memory:"}),
         DIM,
     )
     assert local.description == "local::memory:/documents"
     local.close()
     with pytest.raises(VectorStoreError, match="url is unset"):
-        build_vector_store(load_settings(vector={"backend": "server"}), DIM)
+        _build(load_settings(vector={"backend": "server"}), DIM)
+
+
+def test_factory_names_a_vector_folder_it_cannot_create(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "var")
+    settings.paths.ensure()
+    settings.paths.vectors.write_text("a file where the vectors folder would go\n")
+    with pytest.raises(DataDirError, match=r"cannot create .*vectors/documents"):
+        _build(settings, DIM)
+    search = VectorSearch(
+        settings.vector, settings.embeddings, settings.paths, embedder=FixedEmbedder(unit(1))
+    )
+    with pytest.raises(SearchUnavailable, match="cannot create"):
+        search.search("bitcoin")
 
 
 # --- the server backend on the wire ---------------------------------------------------------
@@ -519,26 +550,6 @@ def test_server_holding_another_dimension_is_refused(loopback: LoopbackServer) -
 
 
 # --- indexing stored documents --------------------------------------------------------------
-
-
-class BagOfWordsEmbedder:
-    """Hashes words into buckets: deterministic, and texts sharing words land close. A
-    stand-in for the encoder where the test is about the indexing plumbing."""
-
-    name = "bag-of-words/test"
-    dim = 64
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []
-
-    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        self.calls.append(len(texts))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                out[row, int(hashlib.sha256(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-9)
 
 
 def _score(document_id: str, p_pos: float, version: str = "sent-v1") -> SentimentScore:
@@ -641,7 +652,7 @@ def test_search_with_a_window_that_ends_before_it_starts_exits_2_with_a_message(
 ) -> None:
     code = main(["search", "etf", "--since", "2024-03-02", "--until", "2024-03-01"])
     assert code == 2
-    assert "--since must be before --until" in capsys.readouterr().err
+    assert "--until must not be before --since" in capsys.readouterr().err
 
 
 def test_search_with_an_unparseable_time_exits_2_without_a_traceback(
@@ -650,7 +661,16 @@ def test_search_with_an_unparseable_time_exits_2_without_a_traceback(
     with pytest.raises(SystemExit) as exit_info:
         main(["search", "etf", "--asof", "yesterday-ish"])
     assert exit_info.value.code == 2
-    assert "not an ISO date or time" in capsys.readouterr().err
+    assert "not an ISO 8601 date or time" in capsys.readouterr().err
+
+
+def test_search_refuses_a_bare_number_as_a_time(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["search", "etf", "--since", "20210101"])
+    assert exit_info.value.code == 2
+    assert "is a number, not a time" in capsys.readouterr().err
 
 
 def test_embed_with_an_unknown_sentiment_model_exits_2_naming_the_stored_ones(
