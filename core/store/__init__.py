@@ -22,7 +22,6 @@ docs/store.md.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -55,8 +54,6 @@ __all__ = [
     "schema_state",
     "upgrade_schema",
 ]
-
-log = logging.getLogger(__name__)
 
 
 class Store:

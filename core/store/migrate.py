@@ -126,11 +126,11 @@ def inspect_schema(engine: Engine) -> SchemaState:
         return _state(conn, engine.url.render_as_string(hide_password=False))
 
 
-def upgrade(engine: Engine, target: str = "head") -> tuple[SchemaState, SchemaState]:
-    """Migrate ``engine``'s database to ``target`` (default: head) and return where it stood
-    before and where it stands now. Raises :class:`SchemaError` for a database newer than
-    this code; connection errors propagate as SQLAlchemy raises them."""
-    url = str(engine.url.render_as_string(hide_password=False))
+def upgrade(engine: Engine) -> tuple[SchemaState, SchemaState]:
+    """Migrate ``engine``'s database to head and return where it stood before and where it
+    stands now. Raises :class:`SchemaError` for a database newer than this code; connection
+    errors propagate as SQLAlchemy raises them."""
+    url = engine.url.render_as_string(hide_password=False)
     with _IN_PROCESS, _migration_connection(engine) as (conn, transactional):
         before = _state(conn, url)
         conn.rollback()  # alembic begins its own transactions on this connection
@@ -140,12 +140,12 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[SchemaState, SchemaSt
                 f"this cryptosense does not know (its newest is {before.head}); run the newer "
                 "cryptosense that migrated it, or set CRYPTOSENSE_DB__URL to another database"
             )
-        if before.revision == target or (target == "head" and before.up_to_date):
+        if before.up_to_date:
             return before, before
         cfg = alembic_config(conn, transactional_ddl=transactional)
         if before.legacy:
             _adopt(cfg, conn, before)
-        command.upgrade(cfg, target)
+        command.upgrade(cfg, "head")
         after = _state(conn, url)
         conn.rollback()
     log.info(

@@ -62,10 +62,14 @@ def _uvicorn(app: Any, host: str, port: int, settings: Settings) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from api.app import create_app
+    from api.app import Services, create_app
 
     host, port = _bind(args, settings)
-    _uvicorn(create_app(settings), host, port, settings)
+    services = Services.from_settings(settings)  # before uvicorn: a dead database is one line
+    try:
+        _uvicorn(create_app(settings, services=services), host, port, settings)
+    finally:
+        services.close()
     return 0
 
 

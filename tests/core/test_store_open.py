@@ -22,11 +22,14 @@ ROOT = Path(__file__).parents[2]
 DEAD_PG = "postgresql+psycopg://postgres:hunter2@127.0.0.1:1/cryptosense"
 
 
-def test_unreachable_postgresql_is_one_line_and_exit_2_not_a_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["sources"], ["serve"], ["db", "current"]])
+def test_unreachable_postgresql_is_one_line_and_exit_2_not_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOSENSE_")}
     env |= {"CRYPTOSENSE_DB__URL": DEAD_PG, "PYTHONPATH": str(ROOT)}
     run = subprocess.run(
-        [sys.executable, "-m", "cryptosense", "sources"],
+        [sys.executable, "-m", "cryptosense", *command],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -93,7 +96,7 @@ def _db(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_db_current_on_a_fresh_data_directory_creates_nothing(
+def test_db_current_on_a_fresh_data_directory_creates_no_database(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = _db("current", capsys=capsys)
@@ -101,7 +104,7 @@ def test_db_current_on_a_fresh_data_directory_creates_nothing(
     assert f"database  sqlite:///{data_dir / 'cryptosense.db'}" in out
     assert f"head      {migrate.head()}" in out
     assert "no database yet" in out
-    assert not data_dir.exists()
+    assert not (data_dir / "cryptosense.db").exists()
 
 
 def test_db_upgrade_migrates_a_database_from_before_migrations_once(
