@@ -3,6 +3,7 @@ loopback HTTP server, and the optional third-party data folder."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -33,6 +34,21 @@ def _reachable(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.fixture(autouse=True)
+def _drop_logging_set_up_by_the_cli() -> Iterator[None]:
+    """``cryptosense.cli.main`` points the root logger at the ``sys.stderr`` of the moment,
+    which under ``capsys`` is a stream that closes with the test. Remove what it added
+    afterwards, so a later test's log record (a store migrating, say) is not written to a
+    closed stream as a "Logging error" traceback in that test's stderr."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers and type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
