@@ -17,7 +17,8 @@ from fastapi import Depends, Path, Request
 
 from core.assets import require_known_asset
 from core.settings import IndexSettings, Settings
-from core.store import SourceStateRow, Store
+from core.store import Store, build_store
+from core.store.tables import SourceStateRow
 from core.times import utcnow
 
 if TYPE_CHECKING:
@@ -44,10 +45,10 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
-        store = Store.from_settings(settings)
+        store = build_store(settings.db, settings.paths)
         return cls(
             store=store,
-            model_version=store.latest_model_version,
+            model_version=store.scores.latest_version,
             search=vector_search(settings),
         )
 

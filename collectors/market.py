@@ -65,9 +65,10 @@ def iso(value: datetime) -> str:
 class ExistingStore:
     """Opens the store at ``database_url`` on first use, and only if it already exists.
 
-    Collectors read their stored position (``Store.last_candle_ts``, ``last_onchain_day``)
-    through this, so a ``--dry-run`` on a fresh machine creates no database, while a normal
-    run (where the runner has created the store) continues exactly after what is stored.
+    Collectors read their stored position (``store.market.last_candle_ts``,
+    ``last_onchain_day``) through this, so a ``--dry-run`` on a fresh machine creates no
+    database, while a normal run (where the runner has created the store) continues exactly
+    after what is stored.
     """
 
     def __init__(self, database_url: str, *, echo: bool = False) -> None:
@@ -82,7 +83,6 @@ class ExistingStore:
             path = Path(self._url.removeprefix("sqlite:///")).expanduser()
             if not path.is_file():
                 return None
-        store = Store(self._url, echo=self._echo)
-        store.create_all()
+        store = Store.open(self._url, echo=self._echo)
         self._store = store
         return store

@@ -38,16 +38,16 @@ class PollOutcome:
 
 def circuit_open(store: Store, name: str, now: datetime | None = None) -> datetime | None:
     """When the source's circuit closes again, or None if it is closed now."""
-    until = store.source_state(name).circuit_open_until
+    until = store.sources.state(name).circuit_open_until
     now = now or utcnow()
     return until if until is not None and until > now else None
 
 
 def store_result(store: Store, result: CollectResult) -> tuple[IngestResult, int, int, int]:
-    ingest = store.add_documents(result.documents)
-    candles = store.add_candles(list(result.candles))
-    metrics = store.add_onchain(list(result.metrics))
-    warnings = store.add_warnings(result.warnings)
+    ingest = store.documents.add(result.documents)
+    candles = store.market.add_candles(list(result.candles))
+    metrics = store.market.add_onchain(list(result.metrics))
+    warnings = store.sources.add_warnings(result.warnings)
     return ingest, candles, metrics, warnings
 
 
@@ -57,7 +57,7 @@ def run_once(collector: Collector, store: Store, http: HttpSettings) -> PollOutc
     if (until := circuit_open(store, name, now)) is not None:
         log.info("%s: circuit open until %s, skipped", name, until.isoformat())
         return PollOutcome(name, ok=False, skipped=True, error="circuit-open")
-    state = store.source_state(name)
+    state = store.sources.state(name)
     try:
         result = collector.collect(dict(state.cursor or {}))
     except SourceError as err:
@@ -66,7 +66,7 @@ def run_once(collector: Collector, store: Store, http: HttpSettings) -> PollOutc
         log.exception("%s: collector crashed", name)
         return _failed(store, name, http, f"crash: {type(err).__name__}: {err}", "crash")
     ingest, candles, metrics, warnings = store_result(store, result)
-    store.record_source_result(
+    store.sources.record_result(
         name,
         ok=True,
         items=ingest.new + candles + metrics,
@@ -95,7 +95,7 @@ def run_once(collector: Collector, store: Store, http: HttpSettings) -> PollOutc
 
 
 def _failed(store: Store, name: str, http: HttpSettings, error: str, reason: str) -> PollOutcome:
-    state = store.source_state(name)
+    state = store.sources.state(name)
     failures = state.consecutive_failures + 1
     until = None
     if failures >= http.breaker_threshold:
@@ -106,6 +106,6 @@ def _failed(store: Store, name: str, http: HttpSettings, error: str, reason: str
         log.warning("%s: %d failures in a row, circuit open for %.0fs", name, failures, cooldown)
     else:
         log.warning("%s: poll failed (%s)", name, error)
-    store.record_source_result(name, ok=False, error=error, circuit_open_until=until)
-    store.add_warnings([IngestWarning(source=name, reason=reason, detail=error[:2000])])
+    store.sources.record_result(name, ok=False, error=error, circuit_open_until=until)
+    store.sources.add_warnings([IngestWarning(source=name, reason=reason, detail=error[:2000])])
     return PollOutcome(name, ok=False, error=error)

@@ -26,6 +26,6 @@ class UnknownAssetError(UserFacingError):
 def require_known_asset(store: Store, raw: str) -> str:
     """The symbol upper-cased (``btc`` names ``BTC``), or :class:`UnknownAssetError`."""
     asset = raw.strip().upper()
-    if not asset or not store.asset_counts(asset):
+    if not asset or not store.documents.asset_counts(asset):
         raise UnknownAssetError(raw)
     return asset

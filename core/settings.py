@@ -65,6 +65,10 @@ class DatabaseSettings(_Section):
             raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
         return v
 
+    def resolved_url(self, paths: DataPaths) -> str:
+        """The database to open: ``url`` when set, else the SQLite file in the data dir."""
+        return self.url or f"sqlite:///{paths.database}"
+
 
 class AssetSpec(_Section):
     symbol: str
@@ -548,7 +552,7 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        return self.db.url or f"sqlite:///{self.paths.database}"
+        return self.db.resolved_url(self.paths)
 
     @classmethod
     def settings_customise_sources(

@@ -16,7 +16,7 @@ from pathlib import Path
 from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
-from cryptosense.commands import backfill, collect, imports, index, nlp, service, vectors
+from cryptosense.commands import backfill, collect, db, imports, index, nlp, service, vectors
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (collect, imports, backfill, nlp, vectors, index, service):
+    for module in (collect, imports, backfill, nlp, vectors, index, service, db):
         module.register(sub)
     return parser
 
@@ -44,7 +44,15 @@ def configure_logging(settings: Settings, *, verbose: bool, quiet: bool) -> None
         stream=sys.stderr,
         force=True,
     )
-    for noisy in ("httpx", "httpcore", "urllib3", "filelock", "huggingface_hub", "prawcore"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "urllib3",
+        "filelock",
+        "huggingface_hub",
+        "prawcore",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

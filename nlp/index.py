@@ -285,12 +285,12 @@ def _resume_from(store: Store, model_version: str, freq: Frequency) -> datetime 
     That is the bucket after the newest stored one, or earlier when scores arrived since the
     last update for documents ingested before it (a lagging scorer, a backfill).
     """
-    last = store.last_index_ts(model_version, freq)
+    last = store.index.last_ts(model_version, freq)
     if last is None:
         return None
     width = bucket_width(freq)
     resume = last + width
-    late = store.earliest_ingested_scored_since(model_version, resume - LATE_SCORE_MARGIN)
+    late = store.index.earliest_ingested_scored_since(model_version, resume - LATE_SCORE_MARGIN)
     if late is not None:
         resume = min(resume, bucket_start(late, freq))
     return resume
@@ -320,16 +320,16 @@ def update_index(
         prior = (
             []
             if resume is None
-            else store.index_points_window(
+            else store.index.window(
                 model_version,
                 freq,
                 start=resume - lookback_buckets(index_settings) * width,
                 end=resume,
             )
         )
-        rows = store.scored_documents(model_version, start=resume, asof=open_start)
+        rows = store.index.scored_documents(model_version, start=resume, asof=open_start)
         points = _all_families(rows, freq, index_settings, model_version, prior)
-        store.upsert_index_points(points)
+        store.index.upsert(points)
         written.extend(points)
     summary = IndexSummary.of(model_version, written)
     log.info("index update for %s: %d points", model_version, summary.points)
@@ -347,15 +347,15 @@ def rebuild_index(
     points in one transaction; the result equals what incremental updates produce."""
     now = ensure_utc(now or utcnow())
     points: list[IndexPoint] = []
-    for asset in store.assets():
-        rows = store.scored_documents(
+    for asset in store.documents.assets():
+        rows = store.index.scored_documents(
             model_version, asset=asset, asof=bucket_start(now, Frequency.HOUR)
         )
         for freq in FREQUENCIES:
             open_start = bucket_start(now, freq)
             complete = [r for r in rows if r.ingested_at < open_start]
             points.extend(_all_families(complete, freq, index_settings, model_version))
-    store.replace_index_points(model_version, points)
+    store.index.replace(model_version, points)
     summary = IndexSummary.of(model_version, points)
     log.info("index rebuild for %s: %d points", model_version, summary.points)
     return summary
@@ -402,14 +402,14 @@ def series(
         if end is None
         else min(end, bucket_start(now, freq) + width)
     )
-    last = store.last_index_ts(model_version, freq)
+    last = store.index.last_ts(model_version, freq)
     caught_up = None if last is None else last + width
     lo = max((t for t in (caught_up, start) if t is not None), default=None)
 
     served: list[ServedPoint] = []
     if caught_up is not None:
         stored_end = caught_up if end is None else min(end, caught_up)
-        stored = store.index_points(
+        stored = store.index.points(
             asset, freq, model_version, family=family, start=start, end=stored_end, limit=limit
         )
         served.extend(ServedPoint(p, partial=False) for p in stored)
@@ -444,11 +444,11 @@ def _fresh(
         warm_start = bucket_start(lo, freq) - lookback_buckets(settings) * width
         rows_start = warm_start if caught_up is None else max(caught_up, warm_start)
         if rows_start > warm_start:
-            prior = store.index_points(
+            prior = store.index.points(
                 asset, freq, model_version, family=family, start=warm_start, end=rows_start
             )
     last_bucket = bucket_start(hi - timedelta(microseconds=1), freq)
-    rows = store.scored_documents(
+    rows = store.index.scored_documents(
         model_version, asset=asset, start=rows_start, asof=min(now, last_bucket + width)
     )
     out: list[ServedPoint] = []

@@ -53,12 +53,12 @@ def score_pending(
     version = model.version
     while limit is None or stats.scored < limit:
         want = batch_size if limit is None else min(batch_size, limit - stats.scored)
-        docs = store.documents_to_score(version, limit=want)
+        docs = store.scores.pending(version, limit=want)
         if not docs:
             break
         keys = [text_key(d.body) for d in docs]
         probs = _probabilities(store, model, [d.body for d in docs], keys, stats)
-        added = store.add_scores(to_scores([d.id for d in docs], probs, version))
+        added = store.scores.add(to_scores([d.id for d in docs], probs, version))
         stats.scored += len(docs)
         if added == 0:  # someone else scored this batch meanwhile; do not spin on it
             log.info("batch of %d documents was already scored by another process", len(docs))
@@ -94,7 +94,7 @@ def _probabilities(
     stats: ScoringStats,
 ) -> np.ndarray:
     """Rows for ``texts`` from the cache where known, from the model (once per key) otherwise."""
-    known = store.cached_sentiment(model.version, keys)
+    known = store.score_cache.lookup(model.version, keys)
     missing: dict[str, str] = {}
     for key, text in zip(keys, texts, strict=True):
         if key not in known and key not in missing:
@@ -105,7 +105,7 @@ def _probabilities(
         new = {
             k: (float(r[0]), float(r[1]), float(r[2])) for k, r in zip(missing, fresh, strict=True)
         }
-        store.add_cached_sentiment(model.version, new)
+        store.score_cache.remember(model.version, new)
         known.update(new)
         stats.predicted += len(missing)
     return np.asarray([known[k] for k in keys], dtype=np.float64)

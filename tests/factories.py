@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.records import Document, SourceFamily
+from core.records import Document, Label, SentimentScore, SourceFamily
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -31,4 +31,26 @@ def doc(
         assets=assets,
         family=family,
         **kw,  # type: ignore[arg-type]
+    )
+
+
+def score(
+    document_id: str,
+    model_version: str = "m1",
+    *,
+    positive: float = 0.7,
+    negative: float = 0.1,
+    minutes: int = 0,
+) -> SentimentScore:
+    """A score with the given probabilities (neutral takes the rest), ``minutes`` after T0."""
+    probs = {Label.NEGATIVE: negative, Label.NEUTRAL: 1 - positive - negative}
+    probs[Label.POSITIVE] = positive
+    return SentimentScore(
+        document_id=document_id,
+        model_version=model_version,
+        label=max(probs, key=probs.__getitem__),
+        p_negative=negative,
+        p_neutral=probs[Label.NEUTRAL],
+        p_positive=positive,
+        scored_at=T0 + timedelta(minutes=minutes),
     )

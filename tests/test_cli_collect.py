@@ -88,9 +88,9 @@ def test_collect_stores_and_prints_a_summary_then_duplicates_on_rerun(
     first, second = capsys.readouterr().out.splitlines()
     assert first.startswith("rss:cli: 2 new, 0 duplicate")
     assert second.startswith("rss:cli: 0 new, 2 duplicate")
-    store = Store(f"sqlite:///{data_dir / 'cryptosense.db'}")
+    store = Store.open(f"sqlite:///{data_dir / 'cryptosense.db'}")
     try:
-        assert store.count_documents() == 2
+        assert store.documents.count() == 2
     finally:
         store.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from core.store import Store
+from core.store import build_store
 from cryptosense.cli import main
 from tests.factories import doc
 
@@ -83,8 +83,8 @@ def test_search_for_an_asset_no_document_mentions_says_so_and_exits_2(
 ) -> None:
     """The API answers 404 for such an asset; the CLI used to print nothing and exit 0."""
     monkeypatch.setenv("CRYPTOSENSE_DATA_DIR", str(settings.data_dir))
-    store = Store.from_settings(settings)
-    store.add_documents([doc("https://news.example.com/btc", assets=("BTC",))])
+    store = build_store(settings.db, settings.paths)
+    store.documents.add([doc("https://news.example.com/btc", assets=("BTC",))])
     store.close()
     assert main(["search", "bitcoin", "--asset", "btc", "--asset", "NOPECOIN"]) == 2
     captured = capsys.readouterr()

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import Services, create_app
 from collectors.live.demo import DemoFeedServer
 from core.settings import Settings
-from core.store import Store
+from core.store import build_store
 from cryptosense.service import Pipeline, PipelineStatus, build_sources
 from nlp.sentiment.train import TrainResult
 from nlp.vectors.service import VectorSearch
@@ -37,7 +37,7 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
             ),
         }
     )
-    store = Store.from_settings(demo_settings)
+    store = build_store(demo_settings.db, demo_settings.paths)
     collectors, server = build_sources(demo_settings, demo=True)
     assert isinstance(server, DemoFeedServer)
     search = VectorSearch(demo_settings.vector, demo_settings.embeddings, demo_settings.paths)
@@ -52,7 +52,7 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
         )
         report = pipeline.step()
         assert report["polled"] == len(collectors) == 6
-        assert report["scored"] == store.count_documents() > 50
+        assert report["scored"] == store.documents.count() > 50
         assert report["embedded"] == report["scored"] == search.count()
         again = pipeline.step()  # nothing is due yet; nothing is scored or embedded twice
         assert again["scored"] == again["embedded"] == 0

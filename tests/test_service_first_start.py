@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.app import Services, create_app
 from core.settings import Settings, load_settings
-from core.store import Store
+from core.store import build_store
 from cryptosense.service import Pipeline, PipelineStatus, build_sources
 from nlp.sentiment.card import read_card
 from nlp.sentiment.lifecycle import SentimentLifecycle, UpgradeState
@@ -44,7 +44,7 @@ def test_first_start_with_training_data_serves_the_seed_model_then_switches_to_t
     )
     assert not cfg.paths.sentiment_models.exists()  # a fresh data directory
     lifecycle = SentimentLifecycle(cfg.sentiment, cfg.paths, recipes=TINY_RECIPES, progress=False)
-    store = Store.from_settings(cfg)
+    store = build_store(cfg.db, cfg.paths)
     collectors, server = build_sources(cfg, demo=True)
     status = PipelineStatus(demo=True)
     pipeline = Pipeline(cfg, store, collectors, status, lifecycle=lifecycle)

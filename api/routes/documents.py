@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["documents"])
 def list_assets(store: StoreDep) -> AssetList:
     """Every asset a stored document mentions, with its document count."""
     return AssetList(
-        assets=[AssetCount(asset=a, documents=n) for a, n in store.asset_counts().items()]
+        assets=[AssetCount(asset=a, documents=n) for a, n in store.documents.asset_counts().items()]
     )
 
 
@@ -46,7 +46,7 @@ def recent_documents(
     cited = (
         []
         if model_version is None
-        else store.recent_scored_documents(
+        else store.documents.cited(
             model_version,
             asset=symbol,
             since=since,

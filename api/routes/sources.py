@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from api.deps import ClockDep, ServicesDep
 from api.schemas import SourceHealth, SourceList
-from core.store import SourceStateRow
+from core.store.tables import SourceStateRow
 
 router = APIRouter(prefix="/v1", tags=["sources"])
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["sources"])
 @router.get("/sources", response_model=SourceList)
 def list_sources(services: ServicesDep, clock: ClockDep) -> SourceList:
     """Last success, last error, items today and circuit state of every source that ran."""
-    read = services.source_health or services.store.source_states
+    read = services.source_health or services.store.sources.states
     now = clock()
     return SourceList(sources=[_health(row, now) for row in read()])
 

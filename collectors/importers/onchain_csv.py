@@ -266,10 +266,10 @@ def import_onchain_csv(
         report.dry_run = True
         return report
     t = report.target
-    before = store.count_onchain(t["asset"], t["source"])
-    store.add_onchain(result.metrics)
-    report.stored = store.count_onchain(t["asset"], t["source"]) - before
+    before = store.market.count_onchain(t["asset"], t["source"])
+    store.market.add_onchain(result.metrics)
+    report.stored = store.market.count_onchain(t["asset"], t["source"]) - before
     report.already_stored = len(result.metrics) - report.stored
-    store.add_warnings(report.warnings(f"import:onchain:{t['source']}:{t['asset']}"))
+    store.sources.add_warnings(report.warnings(f"import:onchain:{t['source']}:{t['asset']}"))
     log.info("%s: %d metric values stored", path.name, report.stored)
     return report

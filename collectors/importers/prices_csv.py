@@ -356,11 +356,11 @@ def import_price_csv(
     t = report.target
     series = (t["exchange"], t["pair"], t["timeframe"])
     # add_candles' return value counts the batch, not the rows new to the store.
-    before = store.count_candles(*series)
-    store.add_candles(result.candles)
-    report.stored = store.count_candles(*series) - before
+    before = store.market.count_candles(*series)
+    store.market.add_candles(result.candles)
+    report.stored = store.market.count_candles(*series) - before
     report.already_stored = len(result.candles) - report.stored
-    store.add_warnings(
+    store.sources.add_warnings(
         report.warnings(f"import:prices:{t['exchange']}:{t['pair']}:{t['timeframe']}")
     )
     log.info("%s: %d candles stored, %d defects", path.name, report.stored, len(report.defects))

@@ -89,7 +89,7 @@ class CoinMetricsCollector:
         if cursor.get("last_day"):
             known.append(date.fromisoformat(cursor["last_day"]))
         store = self.store_lookup() if self.store_lookup else None
-        if store is not None and (last := store.last_onchain_day(self.symbol, SOURCE)):
+        if store is not None and (last := store.market.last_onchain_day(self.symbol, SOURCE)):
             known.append(last)
         return max(known) + timedelta(days=1) if known else None
 

@@ -1,8 +1,8 @@
 """OHLCV candles from an exchange's public endpoints through ccxt (no API key).
 
 One :class:`CcxtPriceCollector` per exchange, pair and timeframe. Each poll continues after
-the newest stored candle (``Store.last_candle_ts``) or the saved cursor, pages forward with
-``since``, and drops the still-open newest candle, so a restart never leaves a gap or a
+the newest stored candle (``store.market.last_candle_ts``) or the saved cursor, pages forward
+with ``since``, and drops the still-open newest candle, so a restart never leaves a gap or a
 duplicate and a half-formed candle is never stored. Network trouble is retried with backoff
 (``Retry-After`` honoured on 429) and then raised as :class:`SourceError` with a stable
 reason for the runner's circuit breaker.
@@ -158,7 +158,7 @@ class CcxtPriceCollector:
             known.append(int(datetime.fromisoformat(cursor["next_since"]).timestamp() * 1000))
         store = self.store_lookup() if self.store_lookup else None
         if store is not None:
-            last = store.last_candle_ts(self.exchange.id, self.pair, self.timeframe)
+            last = store.market.last_candle_ts(self.exchange.id, self.pair, self.timeframe)
             if last is not None:
                 known.append(int(last.timestamp() * 1000) + self.step_ms)
         if known:
@@ -270,7 +270,7 @@ class CcxtPriceCollector:
         store = self.store_lookup() if self.store_lookup else None
         if store is None:
             return False
-        return store.last_candle_ts(self.exchange.id, self.pair, self.timeframe) is not None
+        return store.market.last_candle_ts(self.exchange.id, self.pair, self.timeframe) is not None
 
     def _take(
         self,

@@ -63,7 +63,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     """Run the import and print its summary as one JSON object."""
     from collectors.assets import AssetTagger
     from collectors.importers.archive import ArchiveError, ArchiveSpec, backfill
-    from core.store import Store
+    from core.store import build_store
 
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
@@ -86,7 +86,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         max_batches=args.max_batches,
         restart=args.restart,
     )
-    store = Store.from_settings(settings)
+    store = build_store(settings.db, settings.paths)
     try:
         summary = backfill(
             store, spec, AssetTagger.from_settings(settings.assets), progress=args.progress

@@ -27,7 +27,7 @@ from cryptosense.errors import UserError
 
 if TYPE_CHECKING:
     from core.settings import Settings
-    from core.store import SourceStateRow
+    from core.store.tables import SourceStateRow
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +160,9 @@ def _describe(err: SourceError) -> str:
 
 def _collect_into_store(collectors: Sequence[Collector], settings: Settings) -> int:
     from collectors.runner import circuit_open, run_once
-    from core.store import Store
+    from core.store import build_store
 
-    store = Store.from_settings(settings)
+    store = build_store(settings.db, settings.paths)
     failed = 0
     try:
         for collector in collectors:
@@ -209,11 +209,11 @@ def source_row(state: SourceStateRow, now: datetime) -> list[str]:
 def sources_handler(args: argparse.Namespace, settings: Settings) -> int:
     del args
     from core.records import utcnow
-    from core.store import Store
+    from core.store import build_store
 
-    store = Store.from_settings(settings)
+    store = build_store(settings.db, settings.paths)
     try:
-        states = store.source_states()
+        states = store.sources.states()
     finally:
         store.close()
     if not states:

@@ -68,10 +68,10 @@ def import_prices(args: argparse.Namespace, settings: Settings) -> int:
     from collectors.importers.market_csv import MarketCsvError
     from collectors.importers.prices_csv import import_price_csv
     from collectors.market import TimeframeError
-    from core.store import Store
+    from core.store import build_store
 
     exchange = (args.exchange or settings.prices.exchange).strip().lower()
-    store = None if args.dry_run else Store.from_settings(settings)
+    store = None if args.dry_run else build_store(settings.db, settings.paths)
     try:
         report = import_price_csv(
             args.file, store, exchange=exchange, pair=args.pair, timeframe=args.timeframe
@@ -88,12 +88,12 @@ def import_prices(args: argparse.Namespace, settings: Settings) -> int:
 def import_onchain(args: argparse.Namespace, settings: Settings) -> int:
     from collectors.importers.market_csv import MarketCsvError
     from collectors.importers.onchain_csv import import_onchain_csv
-    from core.store import Store
+    from core.store import build_store
 
     asset = args.asset.strip().upper()
     if not asset.isalnum() or len(asset) > 12:
         raise UserError(f"--asset {args.asset!r}: use a symbol of 1-12 letters or digits")
-    store = None if args.dry_run else Store.from_settings(settings)
+    store = None if args.dry_run else build_store(settings.db, settings.paths)
     try:
         report = import_onchain_csv(args.file, store, asset=asset, fmt=args.format)
     except MarketCsvError as err:

@@ -44,13 +44,13 @@ def _pick_model_version(requested: str | None, known: list[str], latest: str | N
 
 
 def rebuild_handler(args: argparse.Namespace, settings: Settings) -> int:
-    from core.store import Store
+    from core.store import build_store
     from nlp.index import rebuild_index
 
-    store = Store.from_settings(settings)
+    store = build_store(settings.db, settings.paths)
     try:
-        known = store.model_versions()
-        latest = store.latest_model_version()
+        known = store.scores.versions()
+        latest = store.scores.latest_version()
         version = _pick_model_version(args.model_version, known, latest)
         how = "as requested" if args.model_version else "latest with scores"
         print(f"model version {version} ({how}); stored versions: {', '.join(sorted(known))}")

@@ -313,13 +313,13 @@ def eval_handler(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def score_handler(args: argparse.Namespace, settings: Settings) -> int:
-    from core.store import Store
+    from core.store import build_store
     from nlp.scoring import ScoringStats, score_pending
     from nlp.sentiment.lifecycle import build_sentiment_model
 
     with _user_errors():
         model = build_sentiment_model(settings.sentiment, settings.paths)
-    store = Store.from_settings(settings)
+    store = build_store(settings.db, settings.paths)
     stats = ScoringStats()
     try:
         score_pending(store, model, batch_size=args.batch_size, limit=args.limit, stats=stats)

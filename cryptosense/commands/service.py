@@ -62,10 +62,14 @@ def _uvicorn(app: Any, host: str, port: int, settings: Settings) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from api.app import create_app
+    from api.app import Services, create_app
 
     host, port = _bind(args, settings)
-    _uvicorn(create_app(settings), host, port, settings)
+    services = Services.from_settings(settings)  # before uvicorn: a dead database is one line
+    try:
+        _uvicorn(create_app(settings, services=services), host, port, settings)
+    finally:
+        services.close()
     return 0
 
 
@@ -73,7 +77,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import Services, create_app
     from api.deps import vector_search
     from collectors.live.demo import use_demo
-    from core.store import Store
+    from core.store import build_store
     from cryptosense.service import Pipeline, PipelineStatus, build_sources
 
     host, port = _bind(args, settings)
@@ -81,7 +85,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(
             update={"demo": settings.demo.model_copy(update={"mode": args.demo})}
         )
-    store = Store.from_settings(settings)
+    store = build_store(settings.db, settings.paths)
     demo = use_demo(settings.demo)
     collectors, demo_server = build_sources(settings, demo=demo)
     if not collectors:
@@ -92,7 +96,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     worker = threading.Thread(target=pipeline.run_forever, name="pipeline", daemon=True)
     services = Services(
         store=store,
-        model_version=lambda: status.model_version or store.latest_model_version(),
+        model_version=lambda: status.model_version or store.scores.latest_version(),
         search=search,
         model_upgrade=status.upgrade_report,
     )

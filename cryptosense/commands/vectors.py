@@ -95,7 +95,7 @@ def _parse_time(value: str) -> datetime:
 
 
 def _sentiment_version(store: Store, requested: str | None) -> str | None:
-    known = store.model_versions()
+    known = store.scores.versions()
     if requested is not None:
         if requested not in known:
             raise UserError(
@@ -103,19 +103,19 @@ def _sentiment_version(store: Store, requested: str | None) -> str | None:
                 + (", ".join(sorted(known)) or "none")
             )
         return requested
-    latest = store.latest_model_version()
+    latest = store.scores.latest_version()
     if latest is None:
         print("cryptosense: no sentiment scores yet; payloads carry none", file=sys.stderr)
     return latest
 
 
 def embed_handler(args: argparse.Namespace, settings: Settings) -> int:
-    from core.store import Store
+    from core.store import build_store
     from nlp.embeddings import EmbeddingError, build_embedder
     from nlp.vectors import VectorStoreError, build_vector_store
     from nlp.vectors.indexing import index_documents
 
-    store = Store.from_settings(settings)
+    store = build_store(settings.db, settings.paths)
     try:
         version = _sentiment_version(store, args.model_version)
         embedder = build_embedder(settings.embeddings, settings.paths, args.runtime)
@@ -150,9 +150,9 @@ def _known_assets(settings: Settings, raw: list[str]) -> tuple[str, ...]:
     if not raw:
         return ()
     from core.assets import require_known_asset
-    from core.store import Store
+    from core.store import build_store
 
-    store = Store.from_settings(settings)
+    store = build_store(settings.db, settings.paths)
     try:
         return tuple(require_known_asset(store, a) for a in raw)
     finally:

@@ -223,8 +223,7 @@ def run_bench(
     naive_s = project_s = 0.0
     stats = ScoringStats()
     with tempfile.TemporaryDirectory(prefix="cryptosense-bench-") as tmp:
-        store = Store(f"sqlite:///{tmp}/cache.db")
-        store.create_all()
+        store = Store.open(f"sqlite:///{tmp}/cache.db")
         try:
             for part in np.array_split(np.arange(len(texts)), max(1, min(rounds, len(texts)))):
                 chunk = [texts[i] for i in part]

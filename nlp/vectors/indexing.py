@@ -70,7 +70,7 @@ def index_documents(
     report = IndexReport()
     started = time.perf_counter()
     while limit is None or report.embedded < limit:
-        docs = store.documents_page(after, page_size)
+        docs = store.documents.page(after, page_size)
         if not docs:
             break
         after = (docs[-1].ingested_at, docs[-1].id)
@@ -114,7 +114,7 @@ def _embed_page(
     matrix = embedder.encode([d.body.strip() for d in docs])
     points = []
     for doc, row in zip(docs, matrix, strict=True):
-        score = store.get_score(doc.id, model_version) if model_version else None
+        score = store.scores.get(doc.id, model_version) if model_version else None
         payload = DocPayload.from_document(doc, score, embedder=embedder.name)
         points.append(VectorPoint(id=doc.id, vector=row, payload=payload.to_payload()))
     report.embedded += vectors.upsert(points)
@@ -133,7 +133,7 @@ def _refresh_sentiment(
         payload = existing.get(doc.id)
         if payload is None or payload.get("sentiment_model") == model_version:
             continue
-        score = store.get_score(doc.id, model_version)
+        score = store.scores.get(doc.id, model_version)
         if score is not None:
             vectors.set_payload(doc.id, sentiment_fields(score))
             changed += 1

@@ -14,6 +14,7 @@ from api.app import Services, create_app
 from core.records import Document, Label, SentimentScore, SourceFamily
 from core.settings import Settings
 from core.store import Store
+from core.store.engine import Database
 from nlp.index import update_index
 
 MV = "api-test-model"
@@ -45,9 +46,9 @@ def add_doc(
         ingested_at=at,
         assets=(asset,),
     )
-    store.add_documents([d])
+    store.documents.add([d])
     if score is not None:
-        store.add_scores(
+        store.scores.add(
             [
                 SentimentScore(
                     document_id=d.id,
@@ -66,7 +67,7 @@ def add_doc(
 @contextmanager
 def client_for(settings: Settings, store: Store, **services: Any) -> Iterator[TestClient]:
     """A client over ``store``, at the fixed time NOW unless another clock is given."""
-    svc = Services(store=store, model_version=store.latest_model_version, clock=lambda: NOW)
+    svc = Services(store=store, model_version=store.scores.latest_version, clock=lambda: NOW)
     for key, value in services.items():
         setattr(svc, key, value)
     with TestClient(create_app(settings, services=svc)) as client:
@@ -275,9 +276,9 @@ def test_documents_for_an_unknown_asset_is_a_404(client: TestClient) -> None:
 
 def test_sources_report_health_and_circuit_state(settings: Settings, sqlite_store: Store) -> None:
     now = datetime.now(UTC)
-    sqlite_store.record_source_result("rss:good", ok=True, items=12)
-    sqlite_store.record_source_result("rss:flaky", ok=False, error="HTTP 500 from feed")
-    sqlite_store.record_source_result(
+    sqlite_store.sources.record_result("rss:good", ok=True, items=12)
+    sqlite_store.sources.record_result("rss:flaky", ok=False, error="HTTP 500 from feed")
+    sqlite_store.sources.record_result(
         "reddit:Bitcoin",
         ok=False,
         error="timed out",
@@ -316,7 +317,7 @@ def test_healthz_reports_database_model_and_counts(client: TestClient, sqlite_st
 
 
 def test_unreachable_database_gives_503_json_not_a_traceback(settings: Settings) -> None:
-    dead = Store("postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    dead = Store(Database("postgresql+psycopg://postgres@127.0.0.1:1/nothing"))
     with client_for(settings, dead) as client:
         health = client.get("/healthz")
         series = client.get("/v1/sentiment/BTC")

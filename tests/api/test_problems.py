@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from api.app import Services, create_app
 from core.settings import Settings
 from core.store import Store
+from core.store.engine import Database
 from nlp.vectors.edge import QdrantEdgeStore
 from nlp.vectors.service import VectorSearch
 from tests.api.test_api import MV, NOW, add_doc
@@ -290,7 +291,7 @@ def test_unexpected_failure_is_a_problem_without_the_traceback(
 
 
 def test_database_outage_is_a_503_problem_on_a_data_route(settings: Settings) -> None:
-    dead = Store("postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    dead = Store(Database("postgresql+psycopg://postgres@127.0.0.1:1/nothing"))
     app = create_app(settings, services=Services(store=dead, model_version=lambda: None))
     with TestClient(app) as c:
         resp = c.get("/v1/assets")

@@ -69,8 +69,8 @@ def indexed(
     settings: Settings, sqlite_store: Store, embedder: OnnxInt8Embedder, tmp_path: Path
 ) -> Iterator[tuple[VectorSearch, dict[str, Document]]]:
     docs = {name: _document(name) for name in STORIES}
-    sqlite_store.add_documents(list(docs.values()))
-    sqlite_store.add_scores([_score(d, 0.8) for d in docs.values()])
+    sqlite_store.documents.add(list(docs.values()))
+    sqlite_store.scores.add([_score(d, 0.8) for d in docs.values()])
     search = VectorSearch(
         settings.vector,
         settings.embeddings,
@@ -174,7 +174,7 @@ def test_indexing_again_embeds_only_what_arrived_since_and_a_new_model_refreshes
     search, docs = indexed
     assert search.index(sqlite_store, MV).seen == 0  # nothing new: no walk over old pages
     fresh = doc("https://news.example.com/fresh", title="Solana validators ship a fix", minutes=700)
-    sqlite_store.add_documents([fresh])
+    sqlite_store.documents.add([fresh])
     again = search.index(sqlite_store, MV)
     assert (again.seen, again.embedded) == (1, 1)
     newer = SentimentScore(
@@ -186,7 +186,7 @@ def test_indexing_again_embeds_only_what_arrived_since_and_a_new_model_refreshes
         p_positive=0.05,
         scored_at=T0 + timedelta(days=1),
     )
-    sqlite_store.add_scores([newer])
+    sqlite_store.scores.add([newer])
     switched = search.index(sqlite_store, "newer-model")
     assert switched.seen == len(STORIES) + 1 and switched.embedded == 0
     assert switched.refreshed == 1

@@ -45,7 +45,7 @@ def test_circuit_opens_after_five_failures_and_other_sources_carry_on(
     assert [o.ok for o in bad_outcomes] == [False] * 6
     assert [o.skipped for o in bad_outcomes] == [False] * 5 + [True]
     assert hits(loopback, "/bad.xml") == 5  # the sixth poll never reached the server
-    state = store.source_state("rss:bad")
+    state = store.sources.state("rss:bad")
     assert state.consecutive_failures == 5
     assert state.last_error is not None and "http-500" in state.last_error
     until = circuit_open(store, "rss:bad")
@@ -56,7 +56,7 @@ def test_circuit_opens_after_five_failures_and_other_sources_carry_on(
     assert good_outcomes[0].ingest.new == 2
     assert [o.ingest.duplicates for o in good_outcomes[1:]] == [2] * 5
     assert circuit_open(store, "rss:good") is None
-    assert store.source_state("rss:good").consecutive_failures == 0
+    assert store.sources.state("rss:good").consecutive_failures == 0
 
 
 def test_a_success_resets_the_failure_count(loopback: LoopbackServer, store: Store) -> None:
@@ -67,7 +67,7 @@ def test_a_success_resets_the_failure_count(loopback: LoopbackServer, store: Sto
     outcomes = [run_once(flaky, store, HTTP) for _ in range(4)]
 
     assert [o.ok for o in outcomes] == [False, False, False, True]
-    state = store.source_state("rss:flaky")
+    state = store.sources.state("rss:flaky")
     assert state.consecutive_failures == 0
     assert state.circuit_open_until is None
     assert state.last_success_at is not None
@@ -84,9 +84,9 @@ def test_timeouts_and_not_a_feed_are_recorded_as_warnings_with_reason(
 
     assert not slow.ok and slow.error is not None and slow.error.startswith("timeout")
     assert not page.ok and page.error is not None and page.error.startswith("not-a-feed")
-    assert [w.reason for w in store.warnings("rss:slow")] == ["timeout"]
-    assert [w.reason for w in store.warnings("rss:page")] == ["not-a-feed"]
-    assert store.count_documents() == 0
+    assert [w.reason for w in store.sources.warnings("rss:slow")] == ["timeout"]
+    assert [w.reason for w in store.sources.warnings("rss:page")] == ["not-a-feed"]
+    assert store.documents.count() == 0
 
 
 def test_entry_warnings_and_cursor_are_stored_with_the_documents(
@@ -99,8 +99,8 @@ def test_entry_warnings_and_cursor_are_stored_with_the_documents(
     outcome = run_once(feed(loopback, "/good.xml", "good"), store, HTTP)
 
     assert outcome.ok and outcome.warnings == 1
-    (warning,) = store.warnings("rss:good")
+    (warning,) = store.sources.warnings("rss:good")
     assert warning.reason == "bad-date" and "not a date" in warning.detail
-    state = store.source_state("rss:good")
+    state = store.sources.state("rss:good")
     assert state.cursor == {"url": loopback.url("/good.xml"), "etag": '"g1"'}
     assert state.items_today == 2

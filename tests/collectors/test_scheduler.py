@@ -73,7 +73,7 @@ def test_a_source_with_more_to_give_is_polled_again_on_the_next_pass(sqlite_stor
     for _ in range(4):
         sched.run_due()
     assert len(src.calls) == 3  # two passes with more, then it waits its interval
-    assert sqlite_store.count_documents() == 3
+    assert sqlite_store.documents.count() == 3
 
 
 def test_failing_source_opens_its_circuit_while_others_carry_on(sqlite_store: Store) -> None:
@@ -86,10 +86,10 @@ def test_failing_source_opens_its_circuit_while_others_carry_on(sqlite_store: St
         assert outcomes["good"].ok
         clock.t += 10
     assert len(bad.calls) == 5  # the circuit opened after five failures in a row
-    state = sqlite_store.source_state("bad")
+    state = sqlite_store.sources.state("bad")
     assert state.consecutive_failures == 5
     assert state.circuit_open_until is not None
-    assert sqlite_store.count_documents() == 7
+    assert sqlite_store.documents.count() == 7
 
 
 def test_duplicate_collector_names_are_refused(sqlite_store: Store) -> None:

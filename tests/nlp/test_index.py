@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from core.records import Document, Frequency, IndexPoint, Label, SentimentScore, SourceFamily
 from core.settings import ConfigError, IndexSettings, load_settings
-from core.store import ScoredDoc, Store
+from core.store import ScoredDoc, Store, build_store
 from cryptosense.cli import main
 from nlp.index import (
     FAMILIES,
@@ -291,8 +291,8 @@ def _store_docs(store: Store, items: list[Item], scored_at: datetime) -> None:
                 metadata={"score": i % 7, "num_comments": i % 3} if reddit else {},
             )
         )
-    store.add_documents(docs)
-    store.add_scores(
+    store.documents.add(docs)
+    store.scores.add(
         [
             SentimentScore(
                 document_id=d.id,
@@ -322,7 +322,7 @@ def _random_items(rng: random.Random, lo_min: float, hi_min: float, n: int) -> l
 
 def _snapshot(store: Store) -> dict[tuple[str, str, str], list[IndexPoint]]:
     return {
-        (asset, freq.value, fam): store.index_points(asset, freq, MV, family=fam)
+        (asset, freq.value, fam): store.index.points(asset, freq, MV, family=fam)
         for asset in ("BTC", "ETH")
         for freq in FREQUENCIES
         for fam in FAMILIES
@@ -350,12 +350,12 @@ def test_update_recomputes_a_bucket_whose_scores_arrive_late(sqlite_store: Store
         store, [(30, 0.5, "BTC", "news"), (90, 0.1, "BTC", "news")], H0 + timedelta(hours=2)
     )
     update_index(store, MV, settings, now=H0 + timedelta(hours=2, minutes=1))
-    before = hourly(store.index_points("BTC", Frequency.HOUR, MV))
+    before = hourly(store.index.points("BTC", Frequency.HOUR, MV))
     assert before[H0].n_docs == 1
     # A document ingested at 00:40 is only scored at 03:10 (backfill, lagging scorer).
     _store_docs(store, [(40, -0.9, "BTC", "news")], H0 + timedelta(hours=3, minutes=10))
     update_index(store, MV, settings, now=H0 + timedelta(hours=3, minutes=15))
-    after = hourly(store.index_points("BTC", Frequency.HOUR, MV))
+    after = hourly(store.index.points("BTC", Frequency.HOUR, MV))
     assert after[H0].n_docs == 2
     assert after[H0].mean == pytest.approx((0.5 - 0.9) / 2)
     assert after[H0 + timedelta(hours=1)].index != before[H0 + timedelta(hours=1)].index
@@ -364,9 +364,9 @@ def test_update_recomputes_a_bucket_whose_scores_arrive_late(sqlite_store: Store
 def test_update_never_stores_the_open_bucket(sqlite_store: Store) -> None:
     _store_docs(sqlite_store, [(30, 0.5, "BTC", "news"), (70, 0.2, "BTC", "news")], H0)
     update_index(sqlite_store, MV, IndexSettings(), now=H0 + timedelta(minutes=80))
-    stored = sqlite_store.index_points("BTC", Frequency.HOUR, MV)
+    stored = sqlite_store.index.points("BTC", Frequency.HOUR, MV)
     assert [p.ts for p in stored] == [H0]
-    assert sqlite_store.index_points("BTC", Frequency.DAY, MV) == []
+    assert sqlite_store.index.points("BTC", Frequency.DAY, MV) == []
 
 
 def test_series_adds_unstored_buckets_and_the_open_one_as_partial(sqlite_store: Store) -> None:
@@ -386,7 +386,7 @@ def test_series_adds_unstored_buckets_and_the_open_one_as_partial(sqlite_store: 
     assert served[-1].point.asof == now
     # What was computed on the fly for the closed hour is exactly what the update stores.
     update_index(store, MV, settings, now=now)
-    assert store.index_points("BTC", Frequency.HOUR, MV)[1] == served[1].point
+    assert store.index.points("BTC", Frequency.HOUR, MV)[1] == served[1].point
 
 
 def test_series_computed_on_the_fly_equals_the_rebuilt_index(sqlite_store: Store) -> None:
@@ -400,9 +400,9 @@ def test_series_computed_on_the_fly_equals_the_rebuilt_index(sqlite_store: Store
             served = series(store, MV, settings, asset="BTC", freq=freq, family=family, now=now)
             assert any(not s.partial for s in served)
             rebuild_index(store, MV, settings, now=now)
-            final = store.index_points("BTC", freq, MV, family=family)
+            final = store.index.points("BTC", freq, MV, family=family)
             assert [s.point for s in served if not s.partial] == final
-            store.replace_index_points(MV, [])
+            store.index.replace(MV, [])
             update_index(store, MV, settings, now=H0 + timedelta(hours=12, minutes=1))
 
 
@@ -466,7 +466,8 @@ def _cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.setenv("CRYPTOSENSE_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("CRYPTOSENSE_CONFIG", raising=False)
     monkeypatch.delenv("CRYPTOSENSE_DB__URL", raising=False)
-    return Store.from_settings(load_settings())
+    settings = load_settings()
+    return build_store(settings.db, settings.paths)
 
 
 def test_index_rebuild_command_uses_the_latest_model_version_and_prints_a_summary(
@@ -478,7 +479,7 @@ def test_index_rebuild_command_uses_the_latest_model_version_and_prints_a_summar
     out = capsys.readouterr().out
     assert f"model version {MV} (latest with scores)" in out
     assert "BTC, ETH" in out
-    assert len(store.index_points("BTC", Frequency.HOUR, MV)) == 1
+    assert len(store.index.points("BTC", Frequency.HOUR, MV)) == 1
     store.close()
 
 

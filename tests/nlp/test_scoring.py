@@ -11,7 +11,7 @@ import pytest
 
 from core.records import Label
 from core.settings import Settings
-from core.store import Store
+from core.store import Store, build_store
 from nlp.scoring import ScoringStats, score_pending, text_key
 from nlp.sentiment.base import SentimentModel
 from nlp.sentiment.train import TrainResult
@@ -44,12 +44,12 @@ def test_scoring_twice_scores_each_document_once(store: Store) -> None:
     docs = [
         doc(f"https://n.example/{i}", title=f"Story number {i} about bitcoin") for i in range(5)
     ]
-    store.add_documents(docs)
+    store.documents.add(docs)
     model = CountingModel()
     assert score_pending(store, model, batch_size=2) == 5
     assert score_pending(store, model, batch_size=2) == 0
     assert len(model.seen) == 5
-    score = store.get_score(docs[0].id, model.version)
+    score = store.scores.get(docs[0].id, model.version)
     assert score is not None and score.model_version == "fixed@1"
     assert score.p_negative + score.p_neutral + score.p_positive == pytest.approx(1.0)
     assert score.label in set(Label)
@@ -63,16 +63,16 @@ def test_identical_text_in_two_documents_goes_through_the_model_once(store: Stor
     # document (other content hash), but the same normalised text for the model
     b = doc("https://b.example/x", title=f"  {title.upper()}.  {text}", text="", source="rss:b")
     c = doc("https://c.example/other", title="Ether slips", text="Gas fees fall.", minutes=1)
-    store.add_documents([a])
-    store.add_documents([c])
+    store.documents.add([a])
+    store.documents.add([c])
     stats = ScoringStats()
     model = CountingModel()
     score_pending(store, model, stats=stats)
-    store.add_documents([b])  # arrives later; the cache must remember across runs
+    store.documents.add([b])  # arrives later; the cache must remember across runs
     score_pending(store, model, stats=stats)
     assert text_key(a.body) == text_key(b.body)
     assert stats.scored == 3 and stats.predicted == 2 and stats.cache_hits == 1
-    sa, sb = store.get_score(a.id, model.version), store.get_score(b.id, model.version)
+    sa, sb = store.scores.get(a.id, model.version), store.scores.get(b.id, model.version)
     assert sa is not None and sb is not None
     assert (sa.p_negative, sa.p_positive) == (sb.p_negative, sb.p_positive)
 
@@ -80,16 +80,16 @@ def test_identical_text_in_two_documents_goes_through_the_model_once(store: Stor
 def test_a_new_model_version_scores_everything_again_and_keeps_its_own_cache(
     store: Store,
 ) -> None:
-    store.add_documents([doc("https://n.example/1"), doc("https://n.example/2", title="Other")])
+    store.documents.add([doc("https://n.example/1"), doc("https://n.example/2", title="Other")])
     old, new = CountingModel("fixed@1"), CountingModel("fixed@2")
     assert score_pending(store, old) == 2
     assert score_pending(store, new) == 2
     assert len(new.seen) == 2
-    assert set(store.model_versions()) == {"fixed@1", "fixed@2"}
+    assert set(store.scores.versions()) == {"fixed@1", "fixed@2"}
 
 
 def test_limit_caps_the_number_of_documents_scored(store: Store) -> None:
-    store.add_documents([doc(f"https://n.example/{i}", title=f"Headline {i}") for i in range(7)])
+    store.documents.add([doc(f"https://n.example/{i}", title=f"Headline {i}") for i in range(7)])
     model = CountingModel()
     assert score_pending(store, model, batch_size=3, limit=4) == 4
     assert score_pending(store, model, batch_size=3, limit=None) == 3
@@ -112,11 +112,11 @@ def test_real_model_scores_stored_documents_and_never_twice(
         title="Crypto exchange hacked and halts withdrawals as token crashes 60%",
         text="",
     )
-    sqlite_store.add_documents([bull, bear])
+    sqlite_store.documents.add([bull, bear])
     assert score_pending(sqlite_store, model) == 2
     assert score_pending(sqlite_store, model) == 0
-    sb = sqlite_store.get_score(bull.id, model.version)
-    sr = sqlite_store.get_score(bear.id, model.version)
+    sb = sqlite_store.scores.get(bull.id, model.version)
+    sr = sqlite_store.scores.get(bear.id, model.version)
     assert sb is not None and sr is not None and sb.score > sr.score
 
 
@@ -132,8 +132,8 @@ def test_score_command_scores_with_the_configured_model_and_prints_a_summary(
     monkeypatch.setenv("CRYPTOSENSE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("CRYPTOSENSE_SENTIMENT__MODEL", str(trained_sentiment.path))
     monkeypatch.setenv("CRYPTOSENSE_SENTIMENT__THREADS", "1")
-    store = Store.from_settings(settings)
-    store.add_documents([doc(f"https://n.example/{i}", title=f"Headline {i}") for i in range(3)])
+    store = build_store(settings.db, settings.paths)
+    store.documents.add([doc(f"https://n.example/{i}", title=f"Headline {i}") for i in range(3)])
     store.close()
     assert main(["-q", "score", "--limit", "2"]) == 0
     assert main(["-q", "score"]) == 0

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from core.paths import DataDirError
 from core.records import Document, Label, SentimentScore, SourceFamily
 from core.settings import Settings, load_settings
-from core.store import Store
+from core.store import Store, build_store
 from cryptosense.cli import main
 from nlp.vectors import build_vector_store
 from nlp.vectors.base import (
@@ -566,10 +566,10 @@ def _score(document_id: str, p_pos: float, version: str = "sent-v1") -> Sentimen
 
 def test_store_documents_page_walks_every_document_once_with_assets(store: Store) -> None:
     docs = [make_doc(f"pg{i}", published_min=i % 3, assets=("BTC", "ETH")) for i in range(7)]
-    store.add_documents(docs)
+    store.documents.add(docs)
     seen: list[Document] = []
     after = None
-    while page := store.documents_page(after, limit=3):
+    while page := store.documents.page(after, limit=3):
         seen.extend(page)
         after = (page[-1].ingested_at, page[-1].id)
     assert sorted(d.id for d in seen) == sorted(d.id for d in docs)
@@ -584,8 +584,8 @@ def test_index_documents_embeds_each_document_once_with_its_sentiment(
         make_doc("gas", title="Ethereum gas fees fall", assets=("ETH",)),
         make_doc("sol", title="Solana outage halts blocks", assets=("SOL",)),
     ]
-    sqlite_store.add_documents(docs)
-    sqlite_store.add_scores([_score(docs[0].id, 0.8)])
+    sqlite_store.documents.add(docs)
+    sqlite_store.scores.add([_score(docs[0].id, 0.8)])
     embedder = BagOfWordsEmbedder()
     with QdrantEdgeStore(tmp_path / "shard", embedder.dim) as vs:
         first = index_documents(sqlite_store, embedder, vs, "sent-v1", page_size=2)
@@ -597,7 +597,7 @@ def test_index_documents_embeds_each_document_once_with_its_sentiment(
         assert from_epoch(payload["ingested_at"]) == docs[0].ingested_at
         assert vs.retrieve([docs[1].id])[0].payload["sentiment"] is None
 
-        sqlite_store.add_scores([_score(docs[1].id, 0.2)])
+        sqlite_store.scores.add([_score(docs[1].id, 0.2)])
         again = index_documents(sqlite_store, embedder, vs, "sent-v1")
         assert (again.embedded, again.refreshed) == (0, 1)
         assert vs.retrieve([docs[1].id])[0].payload["label"] == "neutral"
@@ -617,7 +617,7 @@ def test_index_documents_respects_limit_and_skips_documents_without_text(
         ingested_at=T0,
     )
     docs = [make_doc(f"l{i}", published_min=i) for i in range(5)]
-    sqlite_store.add_documents([empty, *docs])
+    sqlite_store.documents.add([empty, *docs])
     embedder = BagOfWordsEmbedder()
     with QdrantEdgeStore(tmp_path / "shard", embedder.dim) as vs:
         limited = index_documents(sqlite_store, embedder, vs, None, limit=2, page_size=10)
@@ -686,9 +686,9 @@ def test_embed_then_search_prints_stories_as_json_lines(
     cli_env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """End to end on the real int8 encoder: stored documents -> embed -> search."""
-    store = Store.from_settings(cli_env)
+    store = build_store(cli_env.db, cli_env.paths)
     etf = "Spot bitcoin ETF inflows hit a record as BTC rallies past resistance"
-    store.add_documents(
+    store.documents.add(
         [
             make_doc("etf", title=etf),
             make_doc("etf-copy", title=etf + " - wire", source="rss:beta", published_min=20),

@@ -88,7 +88,7 @@ def backfill(
     started = time.monotonic()
     stat = path.stat()
     state_name = spec.state_name
-    saved = dict(store.source_state(state_name).cursor or {})
+    saved = dict(store.sources.state(state_name).cursor or {})
     sha = _fingerprint(path, stat, saved)
     entry = dict(saved.get("files", {}).get(sha, {}))
     summary = BackfillSummary(
@@ -214,10 +214,10 @@ def _commit(
     done: bool,
 ) -> None:
     """Write one batch, then (only then) move the file's saved offset past it."""
-    result = store.add_documents(batch.documents)
-    store.add_warnings(batch.warnings)
+    result = store.documents.add(batch.documents)
+    store.sources.add_warnings(batch.warnings)
     stat = spec.path.stat()
-    state = store.source_state(spec.state_name)
+    state = store.sources.state(spec.state_name)
     cursor = dict(state.cursor or {})
     files = dict(cursor.get("files") or {})
     files[sha] = {
@@ -230,7 +230,7 @@ def _commit(
         "updated_at": utcnow().isoformat(),
     }
     cursor["files"] = files
-    store.record_source_result(spec.state_name, ok=True, items=result.new, cursor=cursor)
+    store.sources.record_result(spec.state_name, ok=True, items=result.new, cursor=cursor)
     summary.rows_read += batch.rows
     summary.stored += result.new
     summary.duplicates += result.duplicates + result.merged

@@ -24,7 +24,8 @@ from collectors.importers.archive import (
     unescape_literals,
 )
 from core.records import SourceFamily, document_id
-from core.store import DocumentRow, Store
+from core.store import Store
+from core.store.tables import DocumentRow
 from cryptosense.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -83,7 +84,7 @@ def test_jsonl_news_archive_keeps_original_times_and_marks_backfill(
 
     assert (summary.rows_read, summary.stored, summary.warnings) == (5, 5, 0)
     assert summary.complete
-    doc = store.get_document(document_id(url="https://news.example.com/markets/miners-week-3"))
+    doc = store.documents.get(document_id(url="https://news.example.com/markets/miners-week-3"))
     assert doc is not None
     assert doc.published_at == T0 + timedelta(hours=3)
     assert doc.ingested_at == doc.published_at  # the archive's time is when it was visible
@@ -121,8 +122,8 @@ def test_csv_archive_with_semicolons_day_first_dates_and_literal_escapes(
     summary = run(sqlite_store, spec)
 
     assert (summary.rows_read, summary.stored, summary.warnings) == (2, 2, 0)
-    btc = sqlite_store.get_document(document_id(url="https://cryptonews.example/news/btc-20k.htm"))
-    sol = sqlite_store.get_document(document_id(url="https://coindesk.example/solana-outage"))
+    btc = sqlite_store.documents.get(document_id(url="https://cryptonews.example/news/btc-20k.htm"))
+    sol = sqlite_store.documents.get(document_id(url="https://coindesk.example/solana-outage"))
     assert btc is not None and sol is not None
     assert btc.published_at == datetime(2022, 7, 5, 4, 24, tzinfo=UTC)
     assert btc.text == "Bitcoin climbed above the USD 20,000 resistance. Ether jumped over 9%."
@@ -160,10 +161,10 @@ def test_csv_row_with_wrong_field_count_is_a_warning_and_bad_bytes_are_flagged(
     summary = run(sqlite_store, ArchiveSpec(path=path, format="news-csv", source="odd"))
 
     assert (summary.rows_read, summary.stored, summary.warnings) == (3, 2, 1)
-    (warning,) = sqlite_store.warnings("odd")
+    (warning,) = sqlite_store.sources.warnings("odd")
     assert warning.reason == "bad-csv" and warning.detail.startswith("odd.csv row 2:")
-    xrp = sqlite_store.get_document(document_id(url="https://x.example/xrp"))
-    ltc = sqlite_store.get_document(document_id(url="https://x.example/ltc"))
+    xrp = sqlite_store.documents.get(document_id(url="https://x.example/xrp"))
+    ltc = sqlite_store.documents.get(document_id(url="https://x.example/ltc"))
     assert xrp is not None and xrp.text == "The court said XRP sales on\nexchanges were fine."
     assert ltc is not None and ltc.warnings == ("bad-utf8",) and ltc.assets == ("LTC",)
 
@@ -213,12 +214,12 @@ def test_reddit_zst_dump_stores_submissions_and_comments_and_skips_deleted(
     summary = run(sqlite_store, ArchiveSpec(path=path, format="reddit"))
 
     assert (summary.rows_read, summary.stored, summary.skipped, summary.warnings) == (3, 2, 1, 0)
-    post = sqlite_store.get_document(
+    post = sqlite_store.documents.get(
         document_id(
             url="https://www.reddit.com/r/Bitcoin/comments/q1abc/bought_my_first_whole_bitcoin_today/"
         )
     )
-    comment = sqlite_store.get_document(
+    comment = sqlite_store.documents.get(
         document_id(url="https://www.reddit.com/comments/q2def/_/hx9")
     )
     assert post is not None and comment is not None
@@ -259,7 +260,7 @@ def test_bad_rows_become_warnings_with_row_numbers_and_the_rest_is_stored(
     summary = run(sqlite_store, ArchiveSpec(path=path, format="news-jsonl", source="mixed"))
 
     assert (summary.rows_read, summary.stored, summary.warnings) == (8, 3, 5)
-    reasons = {w.detail.split(":")[0]: w.reason for w in sqlite_store.warnings("mixed")}
+    reasons = {w.detail.split(":")[0]: w.reason for w in sqlite_store.sources.warnings("mixed")}
     assert reasons == {
         "mixed.jsonl row 2": "bad-json",
         "mixed.jsonl row 3": "missing-text",
@@ -276,8 +277,8 @@ def test_wrong_date_format_is_refused_before_anything_is_written(
     spec = ArchiveSpec(path=path, format="news-jsonl", date_format="%d-%m-%Y %H:%M")
     with pytest.raises(ArchiveError, match="none of the first 10 rows has a date that parses"):
         run(sqlite_store, spec)
-    assert sqlite_store.count_documents() == 0
-    assert sqlite_store.source_state(spec.state_name).cursor == {}
+    assert sqlite_store.documents.count() == 0
+    assert sqlite_store.sources.state(spec.state_name).cursor == {}
 
 
 def test_csv_file_given_as_jsonl_is_refused_before_anything_is_written(
@@ -289,7 +290,7 @@ def test_csv_file_given_as_jsonl_is_refused_before_anything_is_written(
         ArchiveError, match=r"none of the first 6 rows could be read \(e.g. bad-json"
     ):
         run(sqlite_store, ArchiveSpec(path=path, format="news-jsonl"))
-    assert sqlite_store.count_documents() == 0 and sqlite_store.warnings() == []
+    assert sqlite_store.documents.count() == 0 and sqlite_store.sources.warnings() == []
 
 
 def test_dates_in_epoch_iso_and_rfc2822_forms_parse_to_utc() -> None:
@@ -326,7 +327,7 @@ def test_rerun_of_a_completed_file_does_nothing_and_restart_stores_nothing_twice
     assert (first.stored, first.batches, first.complete) == (12, 3, True)
     assert (again.rows_read, again.stored, again.complete) == (0, 0, True)
     assert (restarted.rows_read, restarted.stored, restarted.duplicates) == (12, 0, 12)
-    assert store.count_documents() == 12
+    assert store.documents.count() == 12
 
 
 def test_stopped_import_resumes_at_the_first_uncommitted_row_without_gaps(
@@ -337,7 +338,7 @@ def test_stopped_import_resumes_at_the_first_uncommitted_row_without_gaps(
         sqlite_store, ArchiveSpec(path=path, format="news-jsonl", batch_size=5, max_batches=2)
     )
     assert (partial.rows_read, partial.stored, partial.complete) == (10, 10, False)
-    cursor = sqlite_store.source_state("backfill:archive:news").cursor
+    cursor = sqlite_store.sources.state("backfill:archive:news").cursor
     (entry,) = cursor["files"].values()
     assert entry["row"] == 10 and not entry["done"]
     assert entry["offset"] == len(b"".join(path.read_bytes().splitlines(keepends=True)[:10]))
@@ -358,7 +359,7 @@ def test_zst_import_resumes_inside_the_compressed_stream(
     assert run(sqlite_store, spec).stored == 4
     rest = run(sqlite_store, ArchiveSpec(path=path, format="news-jsonl", batch_size=4))
     assert (rest.resumed_at_row, rest.stored, rest.duplicates, rest.complete) == (4, 5, 0, True)
-    assert sqlite_store.count_documents() == 9
+    assert sqlite_store.documents.count() == 9
 
 
 def test_killed_backfill_process_resumes_with_no_duplicates_and_no_gaps(tmp_path: Path) -> None:
@@ -377,13 +378,13 @@ def test_killed_backfill_process_resumes_with_no_duplicates_and_no_gaps(tmp_path
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    store = Store(f"sqlite:///{data_dir / 'cryptosense.db'}")
+    store = Store.open(f"sqlite:///{data_dir / 'cryptosense.db'}")
     try:
         deadline = time.monotonic() + 60
         committed = 0
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                files = store.source_state("backfill:archive:big").cursor.get("files", {})
+                files = store.sources.state("backfill:archive:big").cursor.get("files", {})
             except Exception:  # the tables may not exist yet
                 files = {}
             committed = next(iter(files.values()), {}).get("row", 0)
@@ -394,7 +395,7 @@ def test_killed_backfill_process_resumes_with_no_duplicates_and_no_gaps(tmp_path
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
         assert 0 < committed < n
-        assert store.count_documents() >= committed
+        assert store.documents.count() >= committed
 
         resumed = subprocess.run(
             [*cmd, "--batch-size", "500", "--no-progress"],
@@ -409,7 +410,7 @@ def test_killed_backfill_process_resumes_with_no_duplicates_and_no_gaps(tmp_path
         assert summary["complete"] is True
         assert summary["resumed_at_row"] >= committed
         assert summary["resumed_at_row"] + summary["rows_read"] == n
-        assert store.count_documents() == n
+        assert store.documents.count() == n
         assert sorted(r.meta["row"] for r in stored_rows(store)) == list(range(1, n + 1))
     finally:
         if proc.poll() is None:

@@ -17,7 +17,8 @@ from sqlmodel import select
 from collectors.assets import AssetTagger
 from collectors.importers.archive import ArchiveSpec, backfill
 from core.records import document_id
-from core.store import DocumentRow, Store
+from core.store import Store
+from core.store.tables import DocumentRow
 
 ROWS = 7524
 
@@ -39,7 +40,7 @@ def test_cryptonews_archive_lands_every_row_with_its_original_date(
     assert summary.complete
     assert (summary.rows_read, summary.warnings, summary.skipped) == (ROWS, 0, 0)
     assert summary.stored + summary.duplicates == ROWS
-    assert sqlite_store.count_documents() == summary.stored >= ROWS - 1
+    assert sqlite_store.documents.count() == summary.stored >= ROWS - 1
 
     with path.open(encoding="utf-8", newline="") as fh:
         raw = list(csv.DictReader(fh, delimiter=";"))

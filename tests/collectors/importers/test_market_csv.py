@@ -16,7 +16,8 @@ from collectors.importers.market_csv import MarketCsvError
 from collectors.importers.onchain_csv import import_onchain_csv, read_onchain_csv
 from collectors.importers.prices_csv import import_price_csv, read_price_csv
 from core.settings import Settings
-from core.store import OnchainRow, Store
+from core.store import Store, build_store
+from core.store.tables import OnchainRow
 from cryptosense.cli import main
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "market"
@@ -201,7 +202,7 @@ def test_untrustworthy_file_is_refused_loudly(
 def test_refused_file_stores_nothing(sqlite_store: Store) -> None:
     with pytest.raises(MarketCsvError):
         import_price_csv(DEFECTS, sqlite_store, exchange="bitstamp", pair="BTC/USD", timeframe="1d")
-    assert sqlite_store.candles("bitstamp", "BTC/USD", "1d") == []
+    assert sqlite_store.market.candles("bitstamp", "BTC/USD", "1d") == []
 
 
 # --- storing -----------------------------------------------------------------------------
@@ -213,16 +214,16 @@ def test_import_stores_corrected_candles_once_and_records_warnings(store: Store)
 
     assert (first.stored, first.already_stored) == (25, 0)
     assert (again.stored, again.already_stored) == (0, 25)
-    stored = store.candles("bitstamp", "BTC/USD", "1h")
+    stored = store.market.candles("bitstamp", "BTC/USD", "1h")
     assert len(stored) == 25 and stored[0].volume_base == 10
-    reasons = {w.reason for w in store.warnings("import:prices:bitstamp:BTC/USD:1h")}
+    reasons = {w.reason for w in store.sources.warnings("import:prices:bitstamp:BTC/USD:1h")}
     assert {"volume-swapped", "gap", "non-positive-price"} <= reasons
 
 
 def test_dry_run_reports_without_storing(sqlite_store: Store) -> None:
     report = import_price_csv(DEFECTS, None, exchange="bitstamp", pair="BTC/USD", timeframe="1h")
     assert report.dry_run and report.rows_kept == 25 and report.stored == 0
-    assert sqlite_store.candles("bitstamp", "BTC/USD", "1h") == []
+    assert sqlite_store.market.candles("bitstamp", "BTC/USD", "1h") == []
 
 
 # --- on-chain ----------------------------------------------------------------------------
@@ -270,7 +271,7 @@ def test_onchain_import_is_idempotent(store: Store) -> None:
     first = import_onchain_csv(COINMETRICS, store, asset="BTC")
     again = import_onchain_csv(COINMETRICS, store, asset="BTC")
     assert first.stored == first.rows_kept == 26 and again.stored == 0
-    assert store.last_onchain_day("BTC", "coinmetrics") == date(2019, 1, 8)
+    assert store.market.last_onchain_day("BTC", "coinmetrics") == date(2019, 1, 8)
     with store.session() as s:
         assert len(s.exec(select(OnchainRow)).all()) == 26
 
@@ -294,8 +295,8 @@ def test_cli_import_prices_prints_one_json_report_and_stores(
     report = json.loads(out[0])
     assert report["stored"] == 25 and report["timeframe"] == "1h"
     assert {d["code"] for d in report["defects"]} >= {"volume-swapped", "gap"}
-    store = Store.from_settings(cli_env)
-    assert len(store.candles("bitstamp", "BTC/USD", "1h")) == 25
+    store = build_store(cli_env.db, cli_env.paths)
+    assert len(store.market.candles("bitstamp", "BTC/USD", "1h")) == 25
     store.close()
 
 

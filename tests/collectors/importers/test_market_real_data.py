@@ -17,7 +17,8 @@ from collectors.importers.onchain_csv import import_onchain_csv
 from collectors.importers.price_repairs import VOLUME_PRICE_TOLERANCE
 from collectors.importers.prices_csv import import_price_csv
 from core.records import Candle
-from core.store import OnchainRow, Store
+from core.store import Store
+from core.store.tables import OnchainRow
 
 DAILY_METRICS = ("AdrActCnt", "TxCnt", "FeeTotNtv", "HashRate", "SplyCur")
 PAIRS = {
@@ -30,8 +31,7 @@ PAIRS = {
 
 @pytest.fixture(scope="module")
 def market_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('real') / 'market.db'}")
-    store.create_all()
+    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('real') / 'market.db'}")
     yield store
     store.close()
 
@@ -60,7 +60,7 @@ def defect(report: ImportReport, code: str) -> Any:
 
 def stored(store: Store, name: str) -> list[Candle]:
     pair, timeframe = PAIRS[name]
-    return store.candles("bitstamp", pair, timeframe)
+    return store.market.candles("bitstamp", pair, timeframe)
 
 
 def test_every_export_imports_and_stores_what_it_kept(

@@ -91,10 +91,9 @@ def test_backfill_header_split_by_cr_is_refused_and_nothing_is_stored(
     assert "bare carriage return (CR)" in one_line_refusal(err)
     from core.store import Store
 
-    store = Store(f"sqlite:///{tmp_path / 'var' / 'cryptosense.db'}")
+    store = Store.open(f"sqlite:///{tmp_path / 'var' / 'cryptosense.db'}")
     try:
-        store.create_all()
-        assert store.count_documents() == 0
+        assert store.documents.count() == 0
     finally:
         store.close()
 

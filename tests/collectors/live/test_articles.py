@@ -74,7 +74,7 @@ def test_article_text_replaces_summary_and_failures_keep_summary_with_reasons(
     outcome = run_once(collector, sqlite_store, news_settings.http)
 
     assert outcome.ok and outcome.ingest.new == 4
-    btc = sqlite_store.get_document(document_id(url=site.url("/news/btc-etf-record")))
+    btc = sqlite_store.documents.get(document_id(url=site.url("/news/btc-etf-record")))
     assert btc is not None
     assert btc.source == "news:example"
     assert "record amount of new money" in btc.text
@@ -87,7 +87,7 @@ def test_article_text_replaces_summary_and_failures_keep_summary_with_reasons(
     assert btc.assets == ("BTC", "ETH")  # ether is named only in the article
     assert btc.lang == "en"
 
-    reasons = {w.reason: w.detail for w in sqlite_store.warnings("news:example")}
+    reasons = {w.reason: w.detail for w in sqlite_store.sources.warnings("news:example")}
     assert set(reasons) == {"robots-disallow", "not-html", "http-500"}
     assert "/private/solana-desk-notes" in reasons["robots-disallow"]
     for path, reason in (
@@ -95,7 +95,7 @@ def test_article_text_replaces_summary_and_failures_keep_summary_with_reasons(
         ("/files/eth-report.pdf", "not-html"),
         ("/news/doge-broken", "http-500"),
     ):
-        doc = sqlite_store.get_document(document_id(url=site.url(path)))
+        doc = sqlite_store.documents.get(document_id(url=site.url(path)))
         assert doc is not None and doc.metadata["article_error"] == reason
         assert doc.text and doc.text != btc.text  # the feed summary, kept
     assert "/private/solana-desk-notes" not in paths(site)

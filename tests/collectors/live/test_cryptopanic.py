@@ -194,11 +194,11 @@ def test_server_error_after_retries_is_a_source_error_and_keeps_the_cursor(
         source="cryptopanic",
         sleep=lambda s: None,
     )
-    sqlite_store.record_source_result("cryptopanic", ok=True, cursor={"newest": None})
+    sqlite_store.sources.record_result("cryptopanic", ok=True, cursor={"newest": None})
     outcome = run_once(collector(cp_settings, fetcher=fetcher), sqlite_store, cp_settings.http)
     assert not outcome.ok and outcome.error is not None and outcome.error.startswith("http-500")
     assert len(seen) == 2  # one retry
-    assert sqlite_store.source_state("cryptopanic").cursor == {"newest": None}
+    assert sqlite_store.sources.state("cryptopanic").cursor == {"newest": None}
 
 
 def test_timeout_is_a_source_error(cp_settings: Settings, loopback: LoopbackServer) -> None:
@@ -264,4 +264,4 @@ def test_runner_stores_posts_once_and_resumes_from_the_saved_cursor(
     assert first.ok and first.ingest.new == 5
     assert second.ok and second.ingest.new == 0
     assert len(seen) == 3  # page 1, page 2, then page 1 again up to the cursor
-    assert sqlite_store.count_documents() == 5
+    assert sqlite_store.documents.count() == 5

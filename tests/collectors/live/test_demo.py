@@ -80,9 +80,9 @@ def test_demo_feeds_through_the_collector_show_dedupe_warnings_and_every_asset(
     new = sum(o.ingest.new for o in outcomes)
     assert total >= 75
     assert total - new >= 2  # stories shared between feeds are stored once
-    assert sqlite_store.count_documents() == new
-    assert set(sqlite_store.assets()) >= SIX
-    reasons = {w.reason for w in sqlite_store.warnings()}
+    assert sqlite_store.documents.count() == new
+    assert set(sqlite_store.documents.assets()) >= SIX
+    reasons = {w.reason for w in sqlite_store.sources.warnings()}
     assert reasons == {"bad-date"}  # the one deliberate defect
 
     again = [run_once(c, sqlite_store, HTTP) for c in collectors]

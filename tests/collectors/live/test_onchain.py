@@ -24,7 +24,8 @@ from collectors.registry import CollectOptions
 from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once
 from core.settings import Settings, load_settings
-from core.store import OnchainRow, Store
+from core.store import Store
+from core.store.tables import OnchainRow
 from tests.loopback import LoopbackServer, Reply, Request
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "market"
@@ -146,7 +147,7 @@ def test_first_poll_follows_pages_and_stores_one_value_per_metric_per_day(
     first = replay.requests[0]
     assert first["paging_from"] == "start" and first["frequency"] == "1d"
     assert "start_time" not in first  # nothing stored: whole history
-    assert store.last_onchain_day("BTC", "coinmetrics") == date(2024, 3, 7)
+    assert store.market.last_onchain_day("BTC", "coinmetrics") == date(2024, 3, 7)
 
 
 def test_values_arrive_as_strings_and_are_stored_as_numbers(
@@ -164,9 +165,9 @@ def test_metric_the_community_tier_refuses_warns_and_the_others_carry_on(
     collector = make(cm_settings, clock, sqlite_store)
     run_once(collector, sqlite_store, cm_settings.http)
 
-    (warning,) = sqlite_store.warnings(collector.name)
+    (warning,) = sqlite_store.sources.warnings(collector.name)
     assert warning.reason == "metric-unavailable" and "FlowInExNtv" in warning.detail
-    cursor = sqlite_store.source_state(collector.name).cursor
+    cursor = sqlite_store.sources.state(collector.name).cursor
     assert cursor["refused"] == {"FlowInExNtv": "2024-03-08"}
 
     clock.now += timedelta(days=2)
@@ -203,7 +204,7 @@ def test_restart_without_cursor_resumes_from_the_store(
     cm_settings: Settings, clock: Clock, replay: CoinMetricsReplay, sqlite_store: Store
 ) -> None:
     result = make(cm_settings, clock, sqlite_store).collect({})
-    sqlite_store.add_onchain(list(result.metrics))  # crash before the cursor was saved
+    sqlite_store.market.add_onchain(list(result.metrics))  # crash before the cursor was saved
 
     clock.now += timedelta(days=2)
     restarted = make(cm_settings, clock, sqlite_store)
@@ -238,7 +239,7 @@ def test_rate_limit_429_is_retried_after_retry_after_then_fails_and_is_counted(
 
     assert not outcome.ok and outcome.error is not None and outcome.error.startswith("http-429")
     assert slept == [6.0] and len(replay.requests) == 2
-    assert store.source_state(collector.name).consecutive_failures == 1
+    assert store.sources.state(collector.name).consecutive_failures == 1
 
 
 CUT = json.dumps({"data": [{"asset": "btc"}] * 9})

@@ -131,7 +131,7 @@ def test_first_poll_pages_with_since_and_drops_the_open_candle(
     outcome = run_once(collector, store, market_settings.http)
 
     assert outcome.ok and outcome.candles == 24
-    stored = store.candles("bitstamp", "BTC/USD", "1h")
+    stored = store.market.candles("bitstamp", "BTC/USD", "1h")
     assert hours(stored)[0] == datetime(2024, 2, 28, tzinfo=UTC)
     assert hours(stored)[-1] == datetime(2024, 2, 28, 23, tzinfo=UTC)  # 00:00 is still open
     assert contiguous(hours(stored))
@@ -158,9 +158,9 @@ def test_second_poll_fetches_only_the_new_candles(
 
     assert outcome.ok and outcome.candles == 3
     assert replay.starts()[before] == datetime(2024, 2, 29, tzinfo=UTC)
-    stored = hours(store.candles("bitstamp", "BTC/USD", "1h"))
+    stored = hours(store.market.candles("bitstamp", "BTC/USD", "1h"))
     assert len(stored) == 27 and len(set(stored)) == 27 and contiguous(stored)
-    assert store.source_state(collector.name).cursor["next_since"] == "2024-02-29T03:00:00Z"
+    assert store.sources.state(collector.name).cursor["next_since"] == "2024-02-29T03:00:00Z"
 
 
 def test_poll_with_nothing_closed_since_last_time_asks_once_and_stores_nothing(
@@ -182,14 +182,14 @@ def test_restart_after_a_crash_between_store_and_cursor_has_no_gap_or_duplicate(
 ) -> None:
     first = make_collector(market_settings, clock, sqlite_store)
     result = first.collect({})
-    sqlite_store.add_candles(list(result.candles))  # the process dies before the cursor save
+    sqlite_store.market.add_candles(list(result.candles))  # the process dies before the cursor save
 
     clock.now += timedelta(hours=5)
     restarted = make_collector(market_settings, clock, sqlite_store)  # fresh client, no cursor
     outcome = run_once(restarted, sqlite_store, market_settings.http)
 
     assert outcome.ok and outcome.candles == 5
-    stored = hours(sqlite_store.candles("bitstamp", "BTC/USD", "1h"))
+    stored = hours(sqlite_store.market.candles("bitstamp", "BTC/USD", "1h"))
     assert len(stored) == 29 and contiguous(stored)
 
 
@@ -200,11 +200,11 @@ def test_page_failure_mid_poll_keeps_earlier_pages_and_next_poll_fills_the_rest(
     collector = make_collector(market_settings, clock, sqlite_store)
     outcome = run_once(collector, sqlite_store, market_settings.http)
     assert outcome.ok and outcome.candles == 10 and outcome.warnings == 1
-    assert sqlite_store.warnings(collector.name)[0].reason == "exchange-unavailable"
+    assert sqlite_store.sources.warnings(collector.name)[0].reason == "exchange-unavailable"
 
     replay.fail_after = None
     run_once(collector, sqlite_store, market_settings.http)
-    stored = hours(sqlite_store.candles("bitstamp", "BTC/USD", "1h"))
+    stored = hours(sqlite_store.market.candles("bitstamp", "BTC/USD", "1h"))
     assert len(stored) == 24 and contiguous(stored)
 
 
@@ -221,8 +221,8 @@ def test_rate_limit_429_honours_retry_after_then_fails_as_rate_limited(
     assert outcome.error.startswith("rate-limited")
     assert len(replay.ohlc_requests) == 2  # one retry (http.retries = 1)
     assert slept == [7.0]
-    assert store.source_state(collector.name).consecutive_failures == 1
-    assert store.candles("bitstamp", "BTC/USD", "1h") == []
+    assert store.sources.state(collector.name).consecutive_failures == 1
+    assert store.market.candles("bitstamp", "BTC/USD", "1h") == []
 
 
 def test_server_error_500_becomes_exchange_unavailable(

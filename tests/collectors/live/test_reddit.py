@@ -29,7 +29,8 @@ from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once, store_result
 from core.records import Document, SourceFamily
 from core.settings import Settings
-from core.store import DocumentRow, Store
+from core.store import Store
+from core.store.tables import DocumentRow
 from core.times import utcnow
 from tests.collectors.reddit_replay import (
     RedditReplay,
@@ -245,11 +246,11 @@ def test_repoll_into_store_is_idempotent_and_skips_unchanged_threads(
 
     assert first.ok and first.ingest.new == len(CC_POSTS | CC_COMMENTS)
     assert second.ok and second.ingest.new == 0
-    assert store.count_documents() == len(CC_POSTS | CC_COMMENTS)
+    assert store.documents.count() == len(CC_POSTS | CC_COMMENTS)
     # The second poll read both listings again but no comment page: no thread grew.
     assert comment_paths(cc_replay) == CC_THREADS
     assert [r.path for r in cc_replay.api_requests[-2:]] == [f"/r/{CC}/new", f"/r/{CC}/hot"]
-    cursor = RedditCursor.parse(store.source_state(collector.name).cursor)
+    cursor = RedditCursor.parse(store.sources.state(collector.name).cursor)
     assert cursor.comments == {
         "t3_1bcq7xa": 6,
         "t3_1bcpz3k": 4,
@@ -267,14 +268,14 @@ def test_crash_after_storing_before_cursor_refetches_without_duplicates(
     collector = one_collector(settings)
     # A poll whose documents were stored, then the process died before the cursor was saved.
     store_result(sqlite_store, collector.collect({}))
-    assert sqlite_store.source_state(collector.name).cursor == {}
+    assert sqlite_store.sources.state(collector.name).cursor == {}
 
     resumed = run_once(collector, sqlite_store, settings.http)
 
     assert resumed.ok and resumed.ingest.new == 0
     assert resumed.ingest.duplicates == len(CC_POSTS | CC_COMMENTS)
-    assert sqlite_store.count_documents() == len(CC_POSTS | CC_COMMENTS)
-    assert sqlite_store.source_state(collector.name).cursor["comments"]
+    assert sqlite_store.documents.count() == len(CC_POSTS | CC_COMMENTS)
+    assert sqlite_store.sources.state(collector.name).cursor["comments"]
 
 
 def test_later_poll_fetches_new_posts_and_only_threads_that_grew(
@@ -292,8 +293,8 @@ def test_later_poll_fetches_new_posts_and_only_threads_that_grew(
     assert comment_paths(rr)[len(CC_THREADS) :] == ["1bcr2aa", "1bcq7xa"]
     for source_id in ("t3_1bcr2aa", "t3_1bcr0bb", "t1_kug1aa1", "t1_kug2cc1", "t1_kug1dd2"):
         assert any(d.source_id == source_id for d in _all_docs(sqlite_store))
-    assert sqlite_store.warnings(collector.name) == []
-    cursor = RedditCursor.parse(sqlite_store.source_state(collector.name).cursor)
+    assert sqlite_store.sources.warnings(collector.name) == []
+    cursor = RedditCursor.parse(sqlite_store.sources.state(collector.name).cursor)
     assert cursor.comments["t3_1bcq7xa"] == 9
     assert cursor.listings["new"].seen[0] == "t3_1bcr2aa"
 
@@ -301,7 +302,7 @@ def test_later_poll_fetches_new_posts_and_only_threads_that_grew(
 def _all_docs(store: Store) -> list[Document]:
     with store.session() as s:
         ids = list(s.exec(select(DocumentRow.id)).all())
-    return [d for d in (store.get_document(i) for i in ids) if d is not None]
+    return [d for d in (store.documents.get(i) for i in ids) if d is not None]
 
 
 def test_more_new_posts_than_the_limit_records_a_listing_gap(
@@ -364,7 +365,7 @@ def test_low_ratelimit_defers_comment_pages_to_the_next_poll(
     second = run_once(collector, sqlite_store, settings.http)
     assert second.ok
     assert comment_paths(cc_replay) == CC_THREADS  # the rest, each once
-    assert sqlite_store.count_documents() == len(CC_POSTS | CC_COMMENTS)
+    assert sqlite_store.documents.count() == len(CC_POSTS | CC_COMMENTS)
 
 
 def test_too_few_requests_left_fails_the_poll_without_a_request(
@@ -437,9 +438,9 @@ def test_429_with_reset_is_a_source_error_and_nothing_is_sent_until_reset(
     # The second poll is refused by the client itself: Reddit asked for 240 s of quiet.
     assert not second.ok and second.error is not None and "waiting" in second.error
     assert len(rr.api_requests) == 1
-    state = sqlite_store.source_state(collector.name)
+    state = sqlite_store.sources.state(collector.name)
     assert state.consecutive_failures == 2
-    assert [w.reason for w in sqlite_store.warnings(collector.name)] == ["rate-limited"] * 2
+    assert [w.reason for w in sqlite_store.sources.warnings(collector.name)] == ["rate-limited"] * 2
 
 
 def test_500s_after_prawcore_retries_open_the_circuit(
@@ -454,11 +455,11 @@ def test_500s_after_prawcore_retries_open_the_circuit(
     assert not failed.ok and failed.error is not None and failed.error.startswith("http-500")
     assert len(rr.api_requests) == 3  # prawcore's three tries, then it gave up
     assert skipped.skipped and skipped.error == "circuit-open"
-    state = sqlite_store.source_state(collector.name)
+    state = sqlite_store.sources.state(collector.name)
     assert state.consecutive_failures == 1
     assert state.circuit_open_until is not None
     assert state.circuit_open_until > utcnow() + timedelta(seconds=30)
-    assert sqlite_store.count_documents() == 0
+    assert sqlite_store.documents.count() == 0
 
 
 def test_slow_listing_times_out_with_the_configured_timeout(
@@ -473,8 +474,8 @@ def test_slow_listing_times_out_with_the_configured_timeout(
 
     assert not outcome.ok and outcome.error is not None and outcome.error.startswith("timeout")
     assert elapsed < 10  # three 0.3 s tries and prawcore's short sleeps, not 3 x 16 s
-    assert sqlite_store.source_state(collector.name).consecutive_failures == 1
-    assert sqlite_store.warnings(collector.name)[0].reason == "timeout"
+    assert sqlite_store.sources.state(collector.name).consecutive_failures == 1
+    assert sqlite_store.sources.warnings(collector.name)[0].reason == "timeout"
 
 
 def test_truncated_listing_body_is_a_source_error_and_stores_nothing(
@@ -487,8 +488,8 @@ def test_truncated_listing_body_is_a_source_error_and_stores_nothing(
 
     assert not outcome.ok and outcome.error is not None
     assert outcome.error.startswith("truncated-body")
-    assert sqlite_store.count_documents() == 0
-    assert sqlite_store.source_state(collector.name).cursor == {}
+    assert sqlite_store.documents.count() == 0
+    assert sqlite_store.sources.state(collector.name).cursor == {}
 
 
 def test_one_503_on_a_comment_page_is_retried_by_prawcore(make_settings: MakeSettings) -> None:
@@ -507,16 +508,16 @@ def test_comment_outage_keeps_posts_records_warning_and_resumes_next_poll(
         settings = make_settings(rr)
         collector = one_collector(settings)
         first = run_once(collector, sqlite_store, settings.http)
-        cursor = RedditCursor.parse(sqlite_store.source_state(collector.name).cursor)
+        cursor = RedditCursor.parse(sqlite_store.sources.state(collector.name).cursor)
         second = run_once(collector, sqlite_store, settings.http)
 
     assert first.ok and first.warnings == 1
-    [warning] = sqlite_store.warnings(collector.name)
+    [warning] = sqlite_store.sources.warnings(collector.name)
     assert warning.reason == "http-500" and "t3_1bcpz3k" in warning.detail
     # Fetching stopped at the failing thread: only the one before it is marked as done.
     assert set(cursor.comments) == {"t3_1bcq7xa"}
     assert second.ok
-    assert sqlite_store.count_documents() == len(CC_POSTS | CC_COMMENTS)
+    assert sqlite_store.documents.count() == len(CC_POSTS | CC_COMMENTS)
     assert comment_paths(rr).count("1bcq7xa") == 1
 
 

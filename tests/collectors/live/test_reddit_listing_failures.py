@@ -21,7 +21,8 @@ from collectors.registry import CollectOptions
 from collectors.registry import build_collectors as build_source
 from collectors.runner import run_once
 from core.settings import Settings
-from core.store import DocumentRow, Store
+from core.store import Store
+from core.store.tables import DocumentRow
 from tests.collectors.reddit_replay import (
     Interaction,
     RedditReplay,
@@ -95,9 +96,9 @@ def test_after_a_failed_hot_listing_the_next_poll_reads_it(
     assert stored_first == NEW_POSTS
     assert second.ok and second.warnings == 0
     assert post_ids(sqlite_store) == NEW_POSTS | HOT_ONLY_POSTS
-    cursor = RedditCursor.parse(sqlite_store.source_state(collector.name).cursor)
+    cursor = RedditCursor.parse(sqlite_store.sources.state(collector.name).cursor)
     assert set(cursor.listings) == {"new", "hot"}
-    assert [w.reason for w in sqlite_store.warnings(collector.name)] == ["not-found"]
+    assert [w.reason for w in sqlite_store.sources.warnings(collector.name)] == ["not-found"]
 
 
 def test_new_failing_on_its_second_page_keeps_the_first_and_does_not_move_its_mark(

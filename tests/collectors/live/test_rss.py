@@ -464,10 +464,10 @@ def test_etag_304_produces_no_duplicates(loopback: LoopbackServer, store: Store)
 
     assert first.ok and first.ingest.new == 2
     assert second.ok and (second.ingest.new, second.ingest.duplicates) == (0, 0)
-    assert store.count_documents() == 2
+    assert store.documents.count() == 2
     assert loopback.requests[1].headers["if-none-match"] == '"v1"'
     assert loopback.requests[1].headers["if-modified-since"] == "Wed, 14 Jan 2026 10:00:00 GMT"
-    cursor = store.source_state("rss:example").cursor
+    cursor = store.sources.state("rss:example").cursor
     assert cursor["etag"] == '"v1"'  # a 304 keeps the validators
 
 
@@ -529,9 +529,9 @@ def test_same_story_through_two_feeds_is_stored_once_with_both_sources(
     out_b = run_once(collector(url_b, name="b"), store, FAST_HTTP)
 
     assert (out_a.ingest.new, out_b.ingest.new, out_b.ingest.duplicates) == (2, 1, 1)
-    assert store.count_documents() == 3
+    assert store.documents.count() == 3
     (doc_a,) = [d for d in collector(url_a, name="a").collect({}).documents if d.url == story]
-    assert store.document_sources(doc_a.id) == ["rss:a", "rss:b"]
+    assert store.documents.sources(doc_a.id) == ["rss:a", "rss:b"]
 
 
 # --- registry ------------------------------------------------------------------------------------

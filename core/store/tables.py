@@ -1,0 +1,165 @@
+"""Every table of the store, in one place.
+
+These SQLModel classes describe the schema the code expects; the migrations under
+``migrations/versions`` are what builds it. The two must agree: ``tests/core/test_migrations``
+compares them, so a column added here without a revision fails the suite. See docs/store.md
+for how a later stage adds a table.
+
+Rows stay inside the store package; repositories hand out the frozen records of
+:mod:`core.records` (the one exception, :class:`SourceStateRow`, is what ``cryptosense
+sources`` and ``/v1/sources`` show as it is).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, MetaData
+from sqlmodel import Field, SQLModel
+
+from core.store.types import utc_field
+
+
+class DocumentRow(SQLModel, table=True):
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_ingested_at", "ingested_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    source: str = Field(max_length=200)
+    family: str = Field(max_length=16)
+    source_id: str | None = Field(default=None, max_length=300)
+    url: str | None = Field(default=None, max_length=2000)
+    title: str
+    text: str
+    author: str | None = Field(default=None, max_length=300)
+    published_at: datetime = utc_field(nullable=False)
+    ingested_at: datetime = utc_field(nullable=False)
+    content_hash: str = Field(max_length=64, index=True)
+    lang: str | None = Field(default=None, max_length=16)
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DocumentSourceRow(SQLModel, table=True):
+    """Every source a document arrived through (a syndicated story lists each feed once)."""
+
+    __tablename__ = "document_sources"
+
+    document_id: str = Field(primary_key=True, foreign_key="documents.id", max_length=36)
+    source: str = Field(primary_key=True, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    seen_at: datetime = utc_field(nullable=False)
+
+
+class DocumentAssetRow(SQLModel, table=True):
+    __tablename__ = "document_assets"
+    __table_args__ = (Index("ix_document_assets_asset", "asset"),)
+
+    document_id: str = Field(primary_key=True, foreign_key="documents.id", max_length=36)
+    asset: str = Field(primary_key=True, max_length=12)
+
+
+class SentimentScoreRow(SQLModel, table=True):
+    __tablename__ = "sentiment_scores"
+    __table_args__ = (Index("ix_sentiment_scores_version_scored_at", "model_version", "scored_at"),)
+
+    document_id: str = Field(primary_key=True, foreign_key="documents.id", max_length=36)
+    model_version: str = Field(primary_key=True, max_length=120)
+    label: str = Field(max_length=8)
+    p_negative: float
+    p_neutral: float
+    p_positive: float
+    score: float
+    scored_at: datetime = utc_field(nullable=False)
+
+
+class SentimentCacheRow(SQLModel, table=True):
+    """Probabilities per normalised text and model version, so identical text (a repost, a
+    syndicated copy) is never run through the model twice, across runs."""
+
+    __tablename__ = "sentiment_cache"
+
+    text_hash: str = Field(primary_key=True, max_length=64)
+    model_version: str = Field(primary_key=True, max_length=120)
+    p_negative: float
+    p_neutral: float
+    p_positive: float
+    created_at: datetime = utc_field(nullable=False)
+
+
+class IndexPointRow(SQLModel, table=True):
+    __tablename__ = "index_points"
+    __table_args__ = (Index("ix_index_points_version_freq_ts", "model_version", "freq", "ts"),)
+
+    asset: str = Field(primary_key=True, max_length=12)
+    family: str = Field(primary_key=True, max_length=16)
+    freq: str = Field(primary_key=True, max_length=4)
+    model_version: str = Field(primary_key=True, max_length=120)
+    ts: datetime = utc_field(primary_key=True)
+    asof: datetime = utc_field(nullable=False)
+    n_docs: int
+    mean: float
+    dispersion: float
+    share_bullish: float
+    share_bearish: float
+    weighted_mean: float
+    index: float
+    zscore: float | None = None
+
+
+class CandleRow(SQLModel, table=True):
+    __tablename__ = "candles"
+
+    exchange: str = Field(primary_key=True, max_length=40)
+    pair: str = Field(primary_key=True, max_length=20)
+    timeframe: str = Field(primary_key=True, max_length=8)
+    ts: datetime = utc_field(primary_key=True)
+    open: float
+    high: float
+    low: float
+    close: float
+    volume_base: float
+    volume_quote: float | None = None
+    ingested_at: datetime = utc_field(nullable=False)
+
+
+class OnchainRow(SQLModel, table=True):
+    __tablename__ = "onchain_metrics"
+
+    asset: str = Field(primary_key=True, max_length=12)
+    metric: str = Field(primary_key=True, max_length=60)
+    day: date = Field(primary_key=True)
+    source: str = Field(primary_key=True, max_length=60)
+    value: float
+    ingested_at: datetime = utc_field(nullable=False)
+
+
+class SourceStateRow(SQLModel, table=True):
+    """Per-source cursor and health: resumes after a crash, shown by ``cryptosense sources``."""
+
+    __tablename__ = "source_state"
+
+    name: str = Field(primary_key=True, max_length=200)
+    cursor: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    last_success_at: datetime | None = utc_field(nullable=True)
+    last_error_at: datetime | None = utc_field(nullable=True)
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    circuit_open_until: datetime | None = utc_field(nullable=True)
+    items_day: date | None = None
+    items_today: int = 0
+
+
+class IngestWarningRow(SQLModel, table=True):
+    __tablename__ = "ingest_warnings"
+    __table_args__ = (Index("ix_ingest_warnings_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=200)
+    reason: str = Field(max_length=200)
+    detail: str = ""
+    at: datetime = utc_field(nullable=False)
+
+
+#: The schema these classes describe: what the migrations must build (alembic compares them).
+metadata: MetaData = SQLModel.metadata
