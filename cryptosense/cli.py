@@ -16,7 +16,17 @@ from pathlib import Path
 from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
-from cryptosense.commands import backfill, collect, db, imports, index, nlp, service, vectors
+from cryptosense.commands import (
+    backfill,
+    collect,
+    db,
+    fusion,
+    imports,
+    index,
+    nlp,
+    service,
+    vectors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (collect, imports, backfill, nlp, vectors, index, service, db):
+    for module in (collect, imports, backfill, nlp, vectors, index, service, db, fusion):
         module.register(sub)
     return parser
 
