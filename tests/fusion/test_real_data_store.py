@@ -92,7 +92,9 @@ def test_lookahead_through_sql_asof_reads_is_clean_and_catches_the_leak(store: S
     store.close()
 
 
-def test_a_recorded_study_of_real_data_repeats_to_the_byte(store: Store, settings: Settings) -> None:
+def test_a_recorded_study_of_real_data_repeats_to_the_byte(
+    store: Store, settings: Settings
+) -> None:
     first = run_recorded_study(store, settings, "ETH", "1d", provider=_provider(store))
     again = run_recorded_study(store, settings, "ETH", "1d", provider=_provider(store))
     assert again.run.card_json == first.run.card_json
