@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,6 +115,15 @@ def prepare_data_dir(settings: Settings) -> None:
         paths.ensure(Path(url.removeprefix("sqlite:///")).expanduser().parent)
 
 
+def _reader_gone() -> int:
+    """``cryptosense collect --dry-run | head``: the reader closed the pipe, which is how such
+    a pipeline ends, not an error worth a traceback. Output is pointed at /dev/null so the
+    interpreter's final flush cannot fail again; 141 is what a shell reports for SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -125,7 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings, verbose=args.verbose, quiet=args.quiet)
     try:
         prepare_data_dir(settings)
-        return int(args.handler(args, settings) or 0)
+        code = int(args.handler(args, settings) or 0)
+        sys.stdout.flush()  # inside the try: a reader that left is met here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except UserFacingError as err:
         print(f"cryptosense: {err}", file=sys.stderr)
         return getattr(err, "exit_code", 2)
