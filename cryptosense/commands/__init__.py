@@ -4,7 +4,8 @@ Layout::
 
     args.py     argument types (ISO time, asset symbol, positive int, existing file, label
                 map, trading pair, timeframe) and argument groups used by several commands
-    common.py   what handlers share: open_store, sentiment_errors, stored_model_version
+    common.py   what handlers share: open_store (and store_unless_dry_run),
+                sentiment_errors, stored_model_version, fmt_time
     collect.py sources.py backfill.py score.py embed.py search.py serve.py run.py
     imports/    ``import prices|onchain`` (``import`` is a Python keyword)
     nlp/        ``nlp train|eval|bench`` (eval lives in evaluate.py: ``eval`` is a builtin)
