@@ -15,6 +15,17 @@ if TYPE_CHECKING:
     from core.store import Store
 
 
+def asset_symbol(raw: str) -> str:
+    """``btc`` as ``BTC``: the spelling of a symbol everywhere (settings, the command line).
+
+    Raises ``ValueError`` for text that cannot be a symbol at all: 1-12 letters or digits.
+    """
+    symbol = raw.strip().upper()
+    if not symbol.isalnum() or len(symbol) > 12:
+        raise ValueError(f"{raw!r} is not an asset symbol: use 1-12 letters or digits, e.g. BTC")
+    return symbol
+
+
 class UnknownAssetError(UserFacingError):
     """No stored document mentions the asset; ``raw`` is the symbol as the user gave it."""
 

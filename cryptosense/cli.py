@@ -1,17 +1,20 @@
 """The ``cryptosense`` console script: one subcommand per stage.
 
-Each subcommand lives in ``cryptosense/commands/<area>.py`` as ``register(subparsers)``;
-handlers take ``(args, settings)`` and return an exit code. Heavy libraries are imported
-inside the handlers, so ``cryptosense --help`` is instant.
+Each subcommand lives in its own module under ``cryptosense/commands/`` (a package per
+command group) with ``register(subparsers)``; handlers take ``(args, settings)`` and return
+an exit code. Heavy libraries are imported inside the handlers, so ``cryptosense --help`` is
+instant. How to add a command: the docstring of :mod:`cryptosense.commands`.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
@@ -20,19 +23,51 @@ from cryptosense.commands import (
     backfill,
     collect,
     db,
+    embed,
     fusion,
     imports,
     index,
     nlp,
-    service,
-    vectors,
+    run,
+    score,
+    search,
+    serve,
+    sources,
 )
 
 log = logging.getLogger(__name__)
 
+#: Every subcommand module (or group package), in the order ``cryptosense --help`` lists them.
+COMMANDS = (
+    collect,
+    sources,
+    imports,
+    backfill,
+    nlp,
+    score,
+    embed,
+    search,
+    index,
+    serve,
+    run,
+    db,
+    fusion,
+)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose refusals are one line, like every other error of the CLI.
+
+    argparse prints the whole usage before its message; with a dozen flags that buries the
+    one line that matters (which flag, what is wrong). The usage stays one ``--help`` away.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="cryptosense",
         description="Crypto sentiment and market context: collect, score, index, serve.",
     )
@@ -41,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (collect, imports, backfill, nlp, vectors, index, service, db, fusion):
-        module.register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 
@@ -82,6 +117,15 @@ def prepare_data_dir(settings: Settings) -> None:
         paths.ensure(Path(url.removeprefix("sqlite:///")).expanduser().parent)
 
 
+def _reader_gone() -> int:
+    """``cryptosense collect --dry-run | head``: the reader closed the pipe, which is how such
+    a pipeline ends, not an error worth a traceback. Output is pointed at /dev/null so the
+    interpreter's final flush cannot fail again; 141 is what a shell reports for SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -93,7 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings, verbose=args.verbose, quiet=args.quiet)
     try:
         prepare_data_dir(settings)
-        return int(args.handler(args, settings) or 0)
+        code = int(args.handler(args, settings) or 0)
+        sys.stdout.flush()  # inside the try: a reader that left is met here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except UserFacingError as err:
         print(f"cryptosense: {err}", file=sys.stderr)
         return getattr(err, "exit_code", 2)

@@ -148,7 +148,7 @@ class Pipeline:
         if self.fusion is None:
             from fusion.live import FusionJob
 
-            self.fusion = FusionJob(self.store, self.settings)
+            self.fusion = FusionJob(self.store, self.settings.prices, self.settings.fusion)
         report = self.fusion.step(utcnow())
         return 0 if report is None else report.stored
 

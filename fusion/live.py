@@ -29,37 +29,37 @@ from fusion.ledger import LedgerSummary, build_ledger, summarise
 from fusion.model import FusionModel
 from fusion.registry import ModelCache
 from fusion.signal import LiveSignal, live_signal
-from fusion.store_provider import StoreProvider
+from fusion.store_provider import StoreProvider, pair_assets
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from core.settings import FusionDriftSettings, FusionSettings, PriceSettings
     from core.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def covered_assets(store: Store, settings: Settings, timeframe: str) -> list[str]:
+def covered_assets(store: Store, prices: PriceSettings, timeframe: str) -> list[str]:
     """Configured assets with stored candles of ``timeframe``: those that get a signal."""
-    provider = StoreProvider.from_settings(store, settings)
+    provider = StoreProvider(store, exchange=prices.exchange, pairs=pair_assets(prices.pairs))
     return [a for a in provider.assets() if timeframe in provider.timeframes(a)]
 
 
 def make_signal(
     store: Store,
-    settings: Settings,
     asset: str,
     timeframe: str,
     now: datetime,
     *,
+    prices: PriceSettings,
+    fusion: FusionSettings,
     models: ModelCache | None = None,
 ) -> LiveSignal:
     """The signal of ``asset`` at ``now``, through both gates (not stored: see
     :func:`store_signal`)."""
     entry = store.studies.current(asset.upper(), timeframe)
     provider = StoreProvider.from_settings(
-        store, settings, sentiment_version=entry.sentiment_version if entry else None
+        store, prices, fusion, sentiment_version=entry.sentiment_version if entry else None
     )
-    fusion = settings.fusion
     if entry is None:
         why = (
             f"no trained model: run `cryptosense fusion train --asset {asset.upper()} "
@@ -82,7 +82,7 @@ def make_signal(
         model,
         fusion,
         gate=GateDecision(True),
-        drift=live_drift(md, model, entry, settings),
+        drift=live_drift(md, model, entry, fusion.drift),
         day_return=day_return(store.signals.history(md.asset, timeframe), md, now),
     )
     latest = store.scores.latest_version()
@@ -101,7 +101,7 @@ def store_signal(store: Store, sig: LiveSignal) -> bool:
 
 
 def live_drift(
-    md: MarketData, model: FusionModel, entry: RegisteredModel, settings: Settings
+    md: MarketData, model: FusionModel, entry: RegisteredModel, drift: FusionDriftSettings
 ) -> DriftReport | None:
     """The model's training window against the last ``drift.recent_days`` (None: too few
     rows on either side to compare)."""
@@ -109,13 +109,13 @@ def live_drift(
         return None
     x = build_features(md).values.reindex(columns=model.columns)
     train = x.loc[utc_timestamp(entry.train_first) : utc_timestamp(entry.train_last)]
-    recent = x.loc[x.index > x.index[-1] - pd.Timedelta(days=settings.fusion.drift.recent_days)]
+    recent = x.loc[x.index > x.index[-1] - pd.Timedelta(days=drift.recent_days)]
     if len(train) < MIN_ROWS or len(recent) < MIN_ROWS:
         return None
     return drift_report(
         train,
         recent,
-        settings.fusion.drift,
+        drift,
         train_prob=model.predict_proba(train),
         recent_prob=model.predict_proba(recent),
     )
@@ -140,14 +140,20 @@ def day_return(signals: list[Signal], md: MarketData, now: datetime) -> float | 
 
 
 def update_ledger(
-    store: Store, settings: Settings, asset: str, timeframe: str, now: datetime
+    store: Store,
+    asset: str,
+    timeframe: str,
+    now: datetime,
+    *,
+    prices: PriceSettings,
+    fusion: FusionSettings,
 ) -> int:
     """Store the outcome of every signal whose horizon has closed by ``now``; returns how
     many were resolved. Signals whose candles are missing wait (a gap may be filled)."""
     pending = store.signals.unresolved(asset, timeframe)
     if not pending:
         return 0
-    provider = StoreProvider.from_settings(store, settings)
+    provider = StoreProvider.from_settings(store, prices, fusion)
     candles = provider.candles(asset, timeframe, asof=now)
     frame = pd.DataFrame(
         {
@@ -161,9 +167,9 @@ def update_ledger(
         frame,
         candles,
         timeframe,
-        settings.fusion.cost_rate,
+        fusion.cost_rate,
         now,
-        dead_zone_bps=settings.fusion.dead_zone_bps,
+        dead_zone_bps=fusion.dead_zone_bps,
     )
     resolved = ledger.rows.loc[ledger.rows["status"] == "resolved"]
     outcomes = [
@@ -229,11 +235,12 @@ class FusionJob:
     and the forward ledger brought up to date. ``cryptosense run`` calls :meth:`step` from its
     pipeline loop; a problem with one asset is logged and does not stop the others."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, prices: PriceSettings, fusion: FusionSettings) -> None:
         self.store = store
-        self.settings = settings
-        self.timeframe = settings.fusion.live_timeframe
-        self.interval = timedelta(seconds=settings.fusion.signal_interval_s)
+        self.prices = prices
+        self.fusion = fusion
+        self.timeframe = fusion.live_timeframe
+        self.interval = timedelta(seconds=fusion.signal_interval_s)
         self.models = ModelCache()
         self._next_at: datetime | None = None
 
@@ -246,15 +253,16 @@ class FusionJob:
             return None
         self._next_at = now + self.interval
         report = JobReport()
-        for asset in covered_assets(self.store, self.settings, self.timeframe):
+        prices, fusion, tf = self.prices, self.fusion, self.timeframe
+        for asset in covered_assets(self.store, prices, tf):
             try:
                 sig = make_signal(
-                    self.store, self.settings, asset, self.timeframe, now, models=self.models
+                    self.store, asset, tf, now, prices=prices, fusion=fusion, models=self.models
                 )
                 report.stored += store_signal(self.store, sig)
                 report.signals.append(sig)
                 report.resolved += update_ledger(
-                    self.store, self.settings, asset, self.timeframe, now
+                    self.store, asset, tf, now, prices=prices, fusion=fusion
                 )
             except FusionDataError as err:
                 log.warning("fusion signal for %s %s: %s", asset, self.timeframe, err)

@@ -28,7 +28,9 @@ from fusion.store_provider import StoreProvider
 from fusion.study import Progress, Study
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from pathlib import Path
+
+    from core.settings import FusionGateSettings, FusionSettings, PriceSettings
     from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,41 +51,51 @@ def arm_of(groups: tuple[Group, ...] | tuple[str, ...]) -> str:
     raise ValueError(f"no ablation arm uses the groups {groups}")
 
 
-def gate_for(study: Study, arm: str, settings: Settings) -> GateDecision:
+def gate_for(study: Study, arm: str, gate: FusionGateSettings) -> GateDecision:
     """The promotion gate on the card's figures of ``arm`` (and the study's PBO)."""
     res = study.arms.get(arm)
     if res is None or res.backtest is None:
         why = res.status if res is not None else "not run"
         return GateDecision(False, (f"the {arm} arm has no walk-forward card ({why})",))
-    return promotion_gate(res.metrics, study.pbo.pbo if study.pbo else None, settings.fusion.gate)
+    return promotion_gate(res.metrics, study.pbo.pbo if study.pbo else None, gate)
 
 
 def train_and_register(
     store: Store,
-    settings: Settings,
     asset: str,
     timeframe: str,
     *,
+    prices: PriceSettings,
+    fusion: FusionSettings,
+    reports: Path,
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> Trained:
     """Study, fit and register; raises :class:`FusionDataError` (one line) on bad input."""
     now = now or utcnow()
-    provider = StoreProvider.from_settings(store, settings)
+    provider = StoreProvider.from_settings(store, prices, fusion)
     md = provider.market_data(asset, timeframe, asof=now)
     recorded = run_recorded_study(
-        store, settings, asset, timeframe, asof=now, provider=provider, progress=progress
+        store,
+        asset,
+        timeframe,
+        prices=prices,
+        fusion=fusion,
+        reports=reports,
+        asof=now,
+        provider=provider,
+        progress=progress,
     )
     groups = tuple(live_groups(md))
     arm = arm_of(groups)
-    gate = gate_for(recorded.study, arm, settings)
-    model = fit_live_model(md, settings.fusion, groups)
-    window = live_window(md, settings.fusion, groups)
+    gate = gate_for(recorded.study, arm, fusion.gate)
+    model = fit_live_model(md, fusion, groups)
+    window = live_window(md, fusion, groups)
     entry = store.studies.register(
         RegisteredModel(
             asset=md.asset,
             timeframe=timeframe,
-            horizon=settings.fusion.horizon,
+            horizon=fusion.horizon,
             version=model.version,
             created_at=utcnow(),
             promoted=gate.passed,

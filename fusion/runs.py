@@ -27,7 +27,7 @@ from fusion.study import Progress, Study, StudySpec, run_study
 
 if TYPE_CHECKING:
     from core.paths import DataPaths
-    from core.settings import Settings
+    from core.settings import FusionSettings, PriceSettings
     from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,12 @@ class RecordedStudy:
 
 def run_recorded_study(
     store: Store,
-    settings: Settings,
     asset: str,
     timeframe: str,
     *,
+    prices: PriceSettings,
+    fusion: FusionSettings,
+    reports: Path,
     start: datetime | None = None,
     end: datetime | None = None,
     asof: datetime | None = None,
@@ -60,21 +62,18 @@ def run_recorded_study(
 ) -> RecordedStudy:
     """Walk-forward, backtest and ablation of one asset and timeframe on the store's data
     (test windows from ``start``, data up to ``end``; everything known at ``asof``), the card
-    written as JSON and HTML, and the run recorded. Bad input is a :class:`FusionDataError`
-    with one clear line, raised before anything is written."""
-    provider = provider or StoreProvider.from_settings(store, settings)
+    written as JSON and HTML into ``reports`` (:func:`reports_dir`), and the run recorded.
+    Bad input is a :class:`FusionDataError` with one clear line, raised before anything is
+    written."""
+    provider = provider or StoreProvider.from_settings(store, prices, fusion)
     md = provider.market_data(asset, timeframe, asof=asof)
     _check_range(md.candles.index + md.bar, md.asset, timeframe, start, end)
     spec = StudySpec(test_from=start, test_to=end)
-    study = run_study(
-        md, settings.fusion, spec, progress=progress, source=provider.describe(md.asset)
-    )
+    study = run_study(md, fusion, spec, progress=progress, source=provider.describe(md.asset))
     data = card(study)
     text = card_json(data)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    json_path, html_path = write_card(
-        data, reports_dir(settings.paths), stem=f"{md.asset}-{timeframe}-{digest[:12]}"
-    )
+    json_path, html_path = write_card(data, reports, stem=f"{md.asset}-{timeframe}-{digest[:12]}")
     manifest = study.manifest
     candles = manifest["data"]["candles"]
     run = store.studies.add_run(

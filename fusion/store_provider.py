@@ -44,7 +44,7 @@ from fusion.data import (
 from fusion.features.sentiment import index_freq
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from core.settings import FusionSettings, PriceSettings
     from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -85,13 +85,19 @@ class StoreProvider:
 
     @classmethod
     def from_settings(
-        cls, store: Store, settings: Settings, *, sentiment_version: str | None = None
+        cls,
+        store: Store,
+        prices: PriceSettings,
+        fusion: FusionSettings,
+        *,
+        sentiment_version: str | None = None,
     ) -> StoreProvider:
+        """The provider the ``prices`` and ``fusion`` settings sections describe."""
         return cls(
             store,
-            exchange=settings.prices.exchange,
-            pairs=pair_assets(settings.prices.pairs),
-            onchain_lag=settings.fusion.onchain_lag,
+            exchange=prices.exchange,
+            pairs=pair_assets(prices.pairs),
+            onchain_lag=fusion.onchain_lag,
             sentiment_version=sentiment_version,
         )
 

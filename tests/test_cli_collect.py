@@ -140,7 +140,7 @@ def test_since_must_be_an_iso_date(data_dir: Path, capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit) as exit_info:
         main(["collect", "--source", "rss", "--since", "last tuesday", "--dry-run"])
     assert exit_info.value.code == 2
-    assert "not an ISO date" in capsys.readouterr().err
+    assert "not an ISO 8601 date or time" in capsys.readouterr().err
 
 
 def test_sources_shows_health_and_an_open_circuit(

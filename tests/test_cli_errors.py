@@ -91,3 +91,29 @@ def test_search_for_an_asset_no_document_mentions_says_so_and_exits_2(
     assert captured.out == ""
     line = _one_line(captured.err)
     assert line == "cryptosense: unknown asset 'NOPECOIN': no stored document mentions it"
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """``cryptosense ... | head`` closes the pipe under the command; that used to end in a
+    ``BrokenPipeError`` traceback (and Python's "Exception ignored" note at exit)."""
+    import os
+    import subprocess
+    import sys
+
+    market = Path(__file__).parent / "data" / "market" / "daily_btc_small.csv"
+    env = {**os.environ, "CRYPTOSENSE_DATA_DIR": str(tmp_path / "var")}
+    argv = ["import", "onchain", str(market), "--asset", "BTC", "--dry-run"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cryptosense", "-q", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "Exception ignored" not in err, err

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
+from cryptosense.commands.args import existing_file, positive_int
+from cryptosense.commands.common import open_store
 from cryptosense.errors import UserError
 
 
@@ -23,7 +24,7 @@ def register(sub: Any) -> None:
         "the same command resumes where it stopped; re-imports store nothing twice.",
     )
     p.add_argument(
-        "file", type=Path, help="the archive (.jsonl, .csv, .ndjson; .zst compressed ok)"
+        "file", type=existing_file, help="the archive (.jsonl, .csv, .ndjson; .zst compressed ok)"
     )
     p.add_argument(
         "--format",
@@ -44,10 +45,12 @@ def register(sub: Any) -> None:
         "ISO 8601 or RFC 2822; times without a zone are UTC)",
     )
     p.add_argument("--delimiter", help="CSV delimiter (default: sniffed from the header; 'tab')")
-    p.add_argument("--batch-size", type=int, default=500, help="rows per transaction (500)")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=500, help="rows per transaction (500)"
+    )
     p.add_argument(
         "--max-batches",
-        type=int,
+        type=positive_int,
         help="stop after this many committed batches (a partial import; run again to continue)",
     )
     p.add_argument(
@@ -63,14 +66,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     """Run the import and print its summary as one JSON object."""
     from collectors.assets import AssetTagger
     from collectors.importers.archive import ArchiveError, ArchiveSpec, backfill
-    from core.store import build_store
 
-    if args.batch_size < 1:
-        raise UserError("--batch-size must be at least 1")
-    if args.max_batches is not None and args.max_batches < 1:
-        raise UserError("--max-batches must be at least 1")
-    if not args.file.is_file():
-        raise UserError(f"{args.file} does not exist or is not a file")
     spec = ArchiveSpec(
         path=args.file,
         format=args.format,
@@ -86,14 +82,11 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         max_batches=args.max_batches,
         restart=args.restart,
     )
-    store = build_store(settings.db, settings.paths)
-    try:
-        summary = backfill(
-            store, spec, AssetTagger.from_settings(settings.assets), progress=args.progress
-        )
-    except ArchiveError as err:
-        raise UserError(str(err)) from None
-    finally:
-        store.close()
+    tagger = AssetTagger.from_settings(settings.assets)
+    with open_store(settings) as store:
+        try:
+            summary = backfill(store, spec, tagger, progress=args.progress)
+        except ArchiveError as err:
+            raise UserError(str(err)) from None
     print(json.dumps(summary.as_dict()))
     return 0

@@ -1,4 +1,4 @@
-"""`cryptosense collect` (poll one source once) and `cryptosense sources` (source health).
+"""``cryptosense collect``: poll one source once, into the store or printed (``--dry-run``).
 
 ``collect --dry-run`` prints what a poll would store, one JSON object per line, and touches
 no database: documents as ``{id, source, url, title, published_at, ingested_at, assets,
@@ -17,23 +17,23 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from collectors.base import Collector, CollectResult, SourceError
 from collectors.registry import SOURCES, CollectOptions, UnknownSource
 from core.records import Document
+from cryptosense.commands.args import iso_time, timeframe, trading_pair
+from cryptosense.commands.common import fmt_time, open_store
 from cryptosense.errors import UserError
 
 if TYPE_CHECKING:
     from core.settings import Settings
-    from core.store.tables import SourceStateRow
 
 log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
-    """Add ``collect`` and ``sources`` to the parser."""
+    """Add ``collect`` to the parser."""
     p = sub.add_parser(
         "collect",
         help="poll one source once (store, or print with --dry-run)",
@@ -46,36 +46,15 @@ def register(sub: Any) -> None:
     p.add_argument("--url", help="one feed or endpoint URL instead of the configured ones")
     p.add_argument("--name", help="name for the --url source (default: its host)")
     p.add_argument("--subreddit", help="one subreddit instead of the configured ones")
-    p.add_argument("--pair", help="one trading pair, e.g. BTC/USD")
-    p.add_argument("--timeframe", help="one candle timeframe, e.g. 1h")
+    p.add_argument("--pair", type=trading_pair, help="one trading pair, e.g. BTC/USD")
+    p.add_argument("--timeframe", type=timeframe, help="one candle timeframe, e.g. 1h")
     p.add_argument(
-        "--since", type=_parse_since, help="start of the range to fetch (ISO date or time, UTC)"
+        "--since", type=iso_time, help="start of the range to fetch (ISO date or time, UTC)"
     )
     p.add_argument(
         "--dry-run", action="store_true", help="print records as JSON lines; store nothing"
     )
     p.set_defaults(handler=collect_handler)
-
-    s = sub.add_parser(
-        "sources",
-        help="health of each source",
-        description="Last success, last error, items today and circuit state of every source "
-        "polled so far.",
-    )
-    s.set_defaults(handler=sources_handler)
-
-
-def _parse_since(value: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO date or time (e.g. 2024-01-31 or 2024-01-31T12:00Z)"
-        ) from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-# --- collect ------------------------------------------------------------------------------------
 
 
 def build_for_args(args: argparse.Namespace, settings: Settings) -> list[Collector]:
@@ -160,16 +139,14 @@ def _describe(err: SourceError) -> str:
 
 def _collect_into_store(collectors: Sequence[Collector], settings: Settings) -> int:
     from collectors.runner import circuit_open, run_once
-    from core.store import build_store
 
-    store = build_store(settings.db, settings.paths)
     failed = 0
-    try:
+    with open_store(settings) as store:
         for collector in collectors:
             outcome = run_once(collector, store, settings.http)
             if outcome.skipped:
                 until = circuit_open(store, collector.name)
-                when = _fmt_time(until) if until else "now"
+                when = fmt_time(until) if until else "now"
                 print(f"{outcome.source}: skipped, circuit open until {when}")
             elif not outcome.ok:
                 failed += 1
@@ -181,48 +158,4 @@ def _collect_into_store(collectors: Sequence[Collector], settings: Settings) -> 
                     f"{ing.merged} merged documents; {outcome.candles} candles; "
                     f"{outcome.metrics} metrics; {outcome.warnings} warnings"
                 )
-    finally:
-        store.close()
     return 2 if failed else 0
-
-
-# --- sources ------------------------------------------------------------------------------------
-
-
-def _fmt_time(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
-
-
-def source_row(state: SourceStateRow, now: datetime) -> list[str]:
-    """One line of the health table: name, circuit, last success, last error, items today."""
-    until = state.circuit_open_until
-    circuit = f"open until {_fmt_time(until)}" if until is not None and until > now else "closed"
-    error = "-"
-    if state.last_error_at is not None:
-        message = " ".join((state.last_error or "").split())
-        error = f"{_fmt_time(state.last_error_at)} {message[:70]}".strip()
-    today: date = now.date()
-    items = state.items_today if state.items_day == today else 0
-    return [state.name, circuit, _fmt_time(state.last_success_at), error, str(items)]
-
-
-def sources_handler(args: argparse.Namespace, settings: Settings) -> int:
-    del args
-    from core.records import utcnow
-    from core.store import build_store
-
-    store = build_store(settings.db, settings.paths)
-    try:
-        states = store.sources.states()
-    finally:
-        store.close()
-    if not states:
-        print("No source has been polled yet: run `cryptosense collect --source rss` first.")
-        return 0
-    now = utcnow()
-    header = ["SOURCE", "CIRCUIT", "LAST SUCCESS", "LAST ERROR", "ITEMS TODAY"]
-    rows = [header] + [source_row(s, now) for s in states]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,9 @@ def market(sqlite_store: Store) -> Store:
 
 def register(store: Store, settings: Settings, **changes: object) -> RegisteredModel:
     """Fit the live model on what the store knows at NOW and register it (promoted)."""
-    md = StoreProvider.from_settings(store, settings).market_data("BTC", "1h", asof=NOW)
+    md = StoreProvider.from_settings(store, settings.prices, settings.fusion).market_data(
+        "BTC", "1h", asof=NOW
+    )
     groups = tuple(live_groups(md))
     model = fit_live_model(md, settings.fusion, groups)
     window = live_window(md, settings.fusion, groups)
@@ -60,6 +63,10 @@ def register(store: Store, settings: Settings, **changes: object) -> RegisteredM
         model_json=model.to_json(),
     ).model_copy(update=changes)
     return store.studies.register(entry)
+
+
+def sections(settings: Settings) -> dict[str, Any]:
+    return {"prices": settings.prices, "fusion": settings.fusion}
 
 
 def next_candle(store: Store, open_: float, close: float) -> None:
@@ -86,7 +93,7 @@ def test_a_promoted_model_signals_on_schedule_and_the_signal_is_stored(
     market: Store, job_settings: Settings
 ) -> None:
     entry = register(market, job_settings)
-    job = FusionJob(market, job_settings)
+    job = FusionJob(market, job_settings.prices, job_settings.fusion)
     report = job.step(NOW)
     assert report is not None and report.stored == 1 and report.errors == []
     [sig] = market.signals.history("BTC", "1h")
@@ -108,7 +115,7 @@ def test_the_ledger_joins_a_signal_with_its_outcome_once_the_horizon_has_passed(
     market: Store, job_settings: Settings
 ) -> None:
     register(market, job_settings)
-    job = FusionJob(market, job_settings)
+    job = FusionJob(market, job_settings.prices, job_settings.fusion)
     first = job.step(NOW)
     assert first is not None and first.resolved == 0
     [sig] = market.signals.history("BTC", "1h")
@@ -132,7 +139,7 @@ def test_the_ledger_joins_a_signal_with_its_outcome_once_the_horizon_has_passed(
 def test_without_a_model_the_stored_signal_is_no_model_saying_how_to_train(
     market: Store, job_settings: Settings
 ) -> None:
-    report = FusionJob(market, job_settings).step(NOW)
+    report = FusionJob(market, job_settings.prices, job_settings.fusion).step(NOW)
     assert report is not None and report.stored == 1
     [sig] = market.signals.history("BTC", "1h")
     assert (sig.action, sig.prob_up, sig.position) == (NO_MODEL, None, 0.0)
@@ -146,7 +153,7 @@ def test_an_unpromoted_model_gives_no_model_with_the_gates_reasons(
 ) -> None:
     reasons = ("out-of-sample Sharpe 0.12 < 0.5", "probability of backtest overfitting 0.6 > 0.5")
     entry = register(market, job_settings, promoted=False, reasons=reasons)
-    sig = make_signal(market, job_settings, "BTC", "1h", NOW)
+    sig = make_signal(market, "BTC", "1h", NOW, **sections(job_settings))
     assert (sig.action, sig.prob_up, sig.reasons) == (NO_MODEL, None, reasons)
     assert sig.model_version == entry.version
 
@@ -156,7 +163,7 @@ def test_a_new_sentiment_model_since_training_holds_a_sentiment_models_signal(
 ) -> None:
     register(market, job_settings, groups=("price", "onchain", "sentiment"), sentiment_version="a")
     store_data.mark_scored(market, "b")
-    sig = make_signal(market, job_settings, "BTC", "1h", NOW)
+    sig = make_signal(market, "BTC", "1h", NOW, **sections(job_settings))
     assert sig.action == HOLD and sig.position == 0.0
     assert sig.reasons[-1].startswith("sentiment model changed since training (a -> b)")
 
@@ -165,14 +172,16 @@ def test_an_asset_without_candles_of_the_live_timeframe_gets_no_signal(
     market: Store, job_settings: Settings
 ) -> None:
     store_data.write_candles(market, "ETH", "1d", synthetic.candles(30, "1d"))
-    report = FusionJob(market, job_settings).step(NOW)
+    report = FusionJob(market, job_settings.prices, job_settings.fusion).step(NOW)
     assert report is not None and [s.asset for s in report.signals] == ["BTC"]
 
 
 def test_day_return_is_the_live_positions_over_the_last_24_hours(
     market: Store, job_settings: Settings
 ) -> None:
-    md = StoreProvider.from_settings(market, job_settings).market_data("BTC", "1h", asof=NOW)
+    md = StoreProvider.from_settings(market, job_settings.prices, job_settings.fusion).market_data(
+        "BTC", "1h", asof=NOW
+    )
     start = LAST_CLOSE - pd.Timedelta(hours=30)
     sig = Signal(
         asset="BTC",

@@ -9,6 +9,7 @@ scripts/fusion-real-data.sh, which adds the scored headlines.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -18,7 +19,7 @@ from collectors.importers.prices_csv import import_price_csv
 from core.settings import Settings
 from core.store import Store
 from fusion.lookahead import PLANTED_LEAK, check_lookahead
-from fusion.runs import run_recorded_study
+from fusion.runs import reports_dir, run_recorded_study
 from fusion.store_provider import StoreProvider
 from tests.fusion import market_files as mf
 
@@ -95,8 +96,13 @@ def test_lookahead_through_sql_asof_reads_is_clean_and_catches_the_leak(store: S
 def test_a_recorded_study_of_real_data_repeats_to_the_byte(
     store: Store, settings: Settings
 ) -> None:
-    first = run_recorded_study(store, settings, "ETH", "1d", provider=_provider(store))
-    again = run_recorded_study(store, settings, "ETH", "1d", provider=_provider(store))
+    kw: dict[str, Any] = {
+        "prices": settings.prices,
+        "fusion": settings.fusion,
+        "reports": reports_dir(settings.paths),
+    }
+    first = run_recorded_study(store, "ETH", "1d", provider=_provider(store), **kw)
+    again = run_recorded_study(store, "ETH", "1d", provider=_provider(store), **kw)
     assert again.run.card_json == first.run.card_json
     assert again.same_as is not None and again.same_as.id == first.run.id
     assert first.card["arms"]["price_onchain"]["status"] == "ok"

@@ -7,7 +7,9 @@ import argparse
 from typing import Any
 
 from core.settings import Settings
-from cryptosense.commands.fusion.common import Progress, add_market, opened_store, utc_time
+from cryptosense.commands.args import iso_time
+from cryptosense.commands.common import open_store
+from cryptosense.commands.fusion.common import Progress, add_market
 
 
 def register(actions: Any) -> None:
@@ -22,24 +24,26 @@ def register(actions: Any) -> None:
     )
     add_market(p, asset_required=True, timeframe_required=True)
     p.add_argument(
-        "--from", dest="start", type=utc_time, help="first test window starts here (ISO time)"
+        "--from", dest="start", type=iso_time, help="first test window starts here (ISO time)"
     )
-    p.add_argument("--to", dest="end", type=utc_time, help="use data up to here (ISO time)")
+    p.add_argument("--to", dest="end", type=iso_time, help="use data up to here (ISO time)")
     p.add_argument("--json", action="store_true", help="print the card JSON instead of a summary")
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     from fusion.figures import summary_lines
-    from fusion.runs import run_recorded_study
+    from fusion.runs import reports_dir, run_recorded_study
 
     progress = Progress(f"{args.asset} {args.timeframe}", quiet=args.json)
-    with opened_store(settings) as store:
+    with open_store(settings) as store:
         recorded = run_recorded_study(
             store,
-            settings,
             args.asset,
             args.timeframe,
+            prices=settings.prices,
+            fusion=settings.fusion,
+            reports=reports_dir(settings.paths),
             start=args.start,
             end=args.end,
             progress=progress,

@@ -1,51 +1,19 @@
-"""What the fusion subcommands share: their arguments, the store they open, and progress."""
+"""What the fusion subcommands share beyond :mod:`cryptosense.commands.args` and
+:mod:`cryptosense.commands.common`: the market arguments and progress on stderr."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
-from typing import TYPE_CHECKING
 
-from core.times import TimeParseError, parse_utc
-
-if TYPE_CHECKING:
-    from core.settings import Settings
-    from core.store import Store
-
-
-def asset_symbol(value: str) -> str:
-    """An asset symbol as the store keeps it (``btc`` -> ``BTC``)."""
-    symbol = value.strip().upper()
-    if not symbol.isalnum() or len(symbol) > 12:
-        raise argparse.ArgumentTypeError(f"{value!r}: use a symbol of 1-12 letters or digits")
-    return symbol
-
-
-def utc_time(value: str) -> datetime:
-    """ISO 8601 date or time (no zone: UTC), through the project's one parser."""
-    try:
-        return parse_utc(value)
-    except TimeParseError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
+from cryptosense.commands.args import asset_symbol, timeframe
 
 
 def add_market(
     parser: argparse.ArgumentParser, *, asset_required: bool, timeframe_required: bool
 ) -> None:
+    """``--asset`` and ``--timeframe``, each required or defaulted as the command needs."""
     parser.add_argument(
         "--asset",
         type=asset_symbol,
@@ -55,21 +23,11 @@ def add_market(
     )
     parser.add_argument(
         "--timeframe",
+        type=timeframe,
         required=timeframe_required,
         help="bar size, e.g. 1h or 1d"
         + ("" if timeframe_required else " (default: settings fusion.live_timeframe, 1d)"),
     )
-
-
-@contextmanager
-def opened_store(settings: Settings) -> Iterator[Store]:
-    from core.store import build_store
-
-    store = build_store(settings.db, settings.paths)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 class Progress:

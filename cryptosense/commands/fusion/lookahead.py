@@ -12,7 +12,9 @@ import argparse
 from typing import Any
 
 from core.settings import Settings
-from cryptosense.commands.fusion.common import add_market, opened_store, positive_int
+from cryptosense.commands.args import positive_int
+from cryptosense.commands.common import open_store
+from cryptosense.commands.fusion.common import add_market
 
 FAILED = 1
 
@@ -46,8 +48,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
     extra = [PLANTED_LEAK] if args.plant_leak else []
     cuts = args.cuts or settings.fusion.lookahead_cuts
-    with opened_store(settings) as store:
-        provider = StoreProvider.from_settings(store, settings)
+    with open_store(settings) as store:
+        provider = StoreProvider.from_settings(store, settings.prices, settings.fusion)
         entry = store.studies.current(args.asset, args.timeframe)
         predict = None
         if entry is not None:

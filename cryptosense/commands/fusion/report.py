@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
-from cryptosense.commands.fusion.common import add_market, opened_store, positive_int
+from cryptosense.commands.args import positive_int
+from cryptosense.commands.common import open_store
+from cryptosense.commands.fusion.common import add_market
 from cryptosense.errors import UserError
 
 if TYPE_CHECKING:
@@ -57,7 +59,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     from fusion.figures import markdown_table
     from fusion.report import card_html
 
-    with opened_store(settings) as store:
+    with open_store(settings) as store:
         if args.table:
             runs = (
                 [_pick(store, args)]

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from core.settings import Settings
-from cryptosense.commands.fusion.common import add_market, opened_store
+from cryptosense.commands.common import open_store
+from cryptosense.commands.fusion.common import add_market
 from cryptosense.errors import UserError
 
 TOP_CONTRIBUTIONS = 5
@@ -33,17 +34,18 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
     timeframe = args.timeframe or settings.fusion.live_timeframe
     now = utcnow()
-    with opened_store(settings) as store:
-        assets = [args.asset] if args.asset else covered_assets(store, settings, timeframe)
+    prices, fusion = settings.prices, settings.fusion
+    with open_store(settings) as store:
+        assets = [args.asset] if args.asset else covered_assets(store, prices, timeframe)
         if not assets:
             raise UserError(
                 f"no asset has {timeframe} candles in the store: import or collect prices first "
                 "(cryptosense import prices FILE ... / collect --source prices)"
             )
         for asset in assets:
-            sig = make_signal(store, settings, asset, timeframe, now)
+            sig = make_signal(store, asset, timeframe, now, prices=prices, fusion=fusion)
             new = store_signal(store, sig)
-            update_ledger(store, settings, sig.asset, timeframe, now)
+            update_ledger(store, sig.asset, timeframe, now, prices=prices, fusion=fusion)
             ledger = ledger_summary(
                 store, sig.asset, timeframe, now, dead_zone_bps=settings.fusion.dead_zone_bps
             )

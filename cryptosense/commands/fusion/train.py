@@ -7,7 +7,8 @@ import argparse
 from typing import Any
 
 from core.settings import Settings
-from cryptosense.commands.fusion.common import Progress, add_market, opened_store
+from cryptosense.commands.common import open_store
+from cryptosense.commands.fusion.common import Progress, add_market
 
 
 def register(actions: Any) -> None:
@@ -27,11 +28,20 @@ def register(actions: Any) -> None:
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     from fusion.figures import summary_lines
     from fusion.registry import train_and_register
+    from fusion.runs import reports_dir
 
     timeframe = args.timeframe or settings.fusion.live_timeframe
     progress = Progress(f"{args.asset} {timeframe}")
-    with opened_store(settings) as store:
-        trained = train_and_register(store, settings, args.asset, timeframe, progress=progress)
+    with open_store(settings) as store:
+        trained = train_and_register(
+            store,
+            args.asset,
+            timeframe,
+            prices=settings.prices,
+            fusion=settings.fusion,
+            reports=reports_dir(settings.paths),
+            progress=progress,
+        )
     progress.say(f"{progress.what}: done")
     entry, run = trained.entry, trained.recorded.run
     print(f"run {run.id}: " + "\n".join(summary_lines(trained.recorded.card)))

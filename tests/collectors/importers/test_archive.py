@@ -436,5 +436,8 @@ def test_cli_prints_a_summary_and_refuses_a_missing_file_without_traceback(
     assert (summary["rows_read"], summary["stored"], summary["duplicates"]) == (3, 3, 0)
 
     missing = tmp_path / "nope.jsonl"
-    assert main(["backfill", str(missing), "--format", "news-jsonl"]) == 2
-    assert "nope.jsonl does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # refused by the argument type, one line
+        main(["backfill", str(missing), "--format", "news-jsonl"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "nope.jsonl does not exist" in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""`cryptosense index rebuild`: recompute the as-of sentiment indices from stored scores."""
+"""``cryptosense index rebuild``: recompute the as-of sentiment indices from stored scores."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import time
 from typing import Any
 
 from core.settings import Settings
+from cryptosense.commands.common import open_store, stored_model_version
 from cryptosense.errors import UserError
 
 
-def register(sub: Any) -> None:
-    """Add ``index`` and its subcommands to the parser."""
-    parser = sub.add_parser("index", help="sentiment indices per asset, source family and hour/day")
-    actions = parser.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+def register(actions: Any) -> None:
+    """Add ``rebuild`` to the ``index`` group."""
     rebuild = actions.add_parser(
         "rebuild",
         help="recompute every complete bucket from stored scores, deterministically",
@@ -24,41 +23,25 @@ def register(sub: Any) -> None:
         "--model-version",
         help="model version whose scores to use (default: the latest one with stored scores)",
     )
-    rebuild.set_defaults(handler=rebuild_handler)
+    rebuild.set_defaults(handler=handle)
 
 
-def _pick_model_version(requested: str | None, known: list[str], latest: str | None) -> str:
-    """The requested version when it has scores, else the latest; a clear error otherwise."""
-    if not known or latest is None:
-        raise UserError(
-            "no sentiment scores stored yet: run `cryptosense score` (or `cryptosense run`) first"
-        )
-    if requested is None:
-        return latest
-    if requested not in known:
-        raise UserError(
-            f"no scores from model version {requested!r}; stored versions: "
-            + ", ".join(sorted(known))
-        )
-    return requested
-
-
-def rebuild_handler(args: argparse.Namespace, settings: Settings) -> int:
-    from core.store import build_store
+def handle(args: argparse.Namespace, settings: Settings) -> int:
     from nlp.index import rebuild_index
 
-    store = build_store(settings.db, settings.paths)
-    try:
+    with open_store(settings) as store:
         known = store.scores.versions()
-        latest = store.scores.latest_version()
-        version = _pick_model_version(args.model_version, known, latest)
+        version = stored_model_version(store, args.model_version) if known else None
+        if version is None:
+            raise UserError(
+                "no sentiment scores stored yet: run `cryptosense score` (or `cryptosense run`) "
+                "first"
+            )
         how = "as requested" if args.model_version else "latest with scores"
         print(f"model version {version} ({how}); stored versions: {', '.join(sorted(known))}")
         began = time.perf_counter()
         summary = rebuild_index(store, version, settings.index)
         took = time.perf_counter() - began
-    finally:
-        store.close()
     if summary.points == 0:
         print("no complete bucket yet: every scored document is in the still-open hour")
         return 0

@@ -1,4 +1,5 @@
-"""``cryptosense serve`` (the API over stored data) and ``cryptosense run`` (API + pipeline)."""
+"""``cryptosense run``: the main job, the API and the pipeline (collect -> score -> index)
+in one process; the pipeline runs in a thread and stops with the server."""
 
 from __future__ import annotations
 
@@ -8,16 +9,14 @@ import threading
 from typing import Any
 
 from core.settings import Settings
-from cryptosense.errors import UserError
+from cryptosense.commands.args import add_bind
+from cryptosense.commands.serve import bind_address, serve_app
 
 log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="serve the HTTP API over the stored data")
-    _add_bind(serve)
-    serve.set_defaults(handler=_serve)
-
+    """Add ``run`` to the parser."""
     run = sub.add_parser(
         "run",
         help="the main job: API + collection, scoring and index loop",
@@ -25,62 +24,23 @@ def register(sub: Any) -> None:
         "internet it runs the offline demo: project-written feeds served from 127.0.0.1 "
         "through the real collector and model.",
     )
-    _add_bind(run)
+    add_bind(run)
     run.add_argument(
         "--demo",
         choices=("auto", "on", "off"),
         help="offline demo feeds (default: settings demo.mode, 'auto')",
     )
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=handle)
 
 
-def _add_bind(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", help="bind address (default: settings api.host, 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (default: settings api.port, 8000)")
-
-
-def _bind(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
-    host = args.host or settings.api.host
-    port = args.port if args.port is not None else settings.api.port
-    if not 0 < port < 65536:
-        raise UserError(f"--port {port} is not a TCP port")
-    return host, port
-
-
-def _uvicorn(app: Any, host: str, port: int, settings: Settings) -> None:
-    import socket
-
-    import uvicorn
-
-    try:
-        with socket.create_server((host, port)):
-            pass
-    except OSError as err:
-        raise UserError(f"cannot listen on {host}:{port}: {err.strerror}") from None
-    log.info("API on http://%s:%d (docs: http://%s:%d/docs)", host, port, host, port)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
-
-
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from api.app import Services, create_app
-
-    host, port = _bind(args, settings)
-    services = Services.from_settings(settings)  # before uvicorn: a dead database is one line
-    try:
-        _uvicorn(create_app(settings, services=services), host, port, settings)
-    finally:
-        services.close()
-    return 0
-
-
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def handle(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import Services, create_app
     from api.deps import vector_search
     from collectors.live.demo import use_demo
     from core.store import build_store
     from cryptosense.service import Pipeline, PipelineStatus, build_sources
 
-    host, port = _bind(args, settings)
+    host, port = bind_address(args, settings)
     if args.demo:
         settings = settings.model_copy(
             update={"demo": settings.demo.model_copy(update={"mode": args.demo})}
@@ -102,7 +62,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     )
     worker.start()
     try:
-        _uvicorn(create_app(settings, services=services), host, port, settings)
+        serve_app(create_app(settings, services=services), host, port, settings)
     finally:
         pipeline.stop_event.set()
         worker.join(timeout=30)

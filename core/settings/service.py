@@ -1,0 +1,58 @@
+"""Settings of what serves and stores: the database, the API, the offline demo, the agent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from core.paths import DataPaths
+from core.settings.base import Section
+
+
+class DatabaseSettings(Section):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Unset: a SQLite file in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@127.0.0.1:5432/db",
+    )
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
+        return v
+
+    def resolved_url(self, paths: DataPaths) -> str:
+        """The database to open: ``url`` when set, else the SQLite file in the data dir."""
+        return self.url or f"sqlite:///{paths.database}"
+
+
+class AgentSettings(Section):
+    llm_backend: Literal["llama-cpp", "openai-compatible"] = "llama-cpp"
+    model_path: Path | None = None
+    base_url: str | None = None
+    n_ctx: int = Field(default=4096, ge=512)
+    max_tokens: int = Field(default=512, ge=16)
+    temperature: float = Field(default=0.1, ge=0, le=2)
+
+
+class ApiSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: tuple[str, ...] = ()
+
+
+class DemoSettings(Section):
+    mode: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: serve the project's sample feeds from 127.0.0.1 when the internet "
+        "is unreachable; on: always; off: never.",
+    )
+    probe_url: str = "https://www.coindesk.com/"
+    probe_timeout_s: float = Field(default=3.0, gt=0)

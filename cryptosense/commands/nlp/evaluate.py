@@ -1,0 +1,88 @@
+"""``cryptosense nlp eval``: measure a sentiment model on labelled text (one JSON object).
+
+Named ``evaluate`` because ``eval`` is a Python builtin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
+from cryptosense.commands.args import add_labelled_data
+from cryptosense.commands.common import sentiment_errors
+from cryptosense.errors import UserError
+
+
+def register(actions: Any) -> None:
+    """Add ``eval`` to the ``nlp`` group."""
+    ev = actions.add_parser(
+        "eval",
+        help="measure a model on labelled text (prints one JSON object)",
+        description="Score a labelled file and print one JSON object: accuracy, macro_f1, "
+        "weighted_f1, n, labels, confusion_matrix (rows true, columns predicted, order "
+        "negative, neutral, positive) and model_version.",
+    )
+    add_labelled_data(ev)
+    ev.add_argument(
+        "--model",
+        help="model directory or hub id (default: the model the service would use)",
+    )
+    ev.add_argument(
+        "--held-out",
+        type=float,
+        metavar="FRAC",
+        help="score only the rows `nlp train --val-frac FRAC` held out of this file "
+        "(same stratified split), e.g. to check a model card's held-out numbers",
+    )
+    ev.add_argument(
+        "--split-seed",
+        type=int,
+        default=13,
+        help="seed of that split: the training run's --split-seed, else its --seed (default 13)",
+    )
+    ev.set_defaults(handler=handle)
+
+
+def _load_model(spec: str | None, settings: Settings) -> Any:
+    """``--model``: a local directory or a hub id; none: the model the service would use."""
+    from nlp.sentiment.factory import hub_offline
+    from nlp.sentiment.hf import HubSentimentModel, LocalSentimentModel
+    from nlp.sentiment.lifecycle import build_sentiment_model
+
+    s = settings.sentiment
+    options: dict[str, Any] = {
+        "max_length": s.max_length,
+        "batch_size": s.batch_size,
+        "threads": s.threads,
+    }
+    if spec is None:
+        return build_sentiment_model(settings.sentiment, settings.paths)
+    if Path(spec).expanduser().is_dir():
+        return LocalSentimentModel.load(spec, **options)
+    if spec.startswith(("/", ".", "~")):
+        raise UserError(f"--model {spec}: no such directory")
+    if hub_offline():
+        raise UserError(f"--model {spec}: not a local directory, and HF_HUB_OFFLINE is set")
+    return HubSentimentModel.load(spec, label_map=s.label_map or None, **options)
+
+
+def handle(args: argparse.Namespace, settings: Settings) -> int:
+    from nlp.sentiment.data import load_labelled, stratified_split
+    from nlp.sentiment.evaluate import evaluate
+
+    if args.held_out is not None and not 0 < args.held_out < 1:
+        raise UserError(f"--held-out must be a share between 0 and 1, got {args.held_out}")
+    with sentiment_errors():
+        data = load_labelled(
+            args.data, text_col=args.text_col, label_col=args.label_col, label_map=args.label_map
+        )
+        if args.held_out is not None:
+            _, held_out = stratified_split(data.labels, args.held_out, args.split_seed)
+            data = data.subset(held_out)
+        model = _load_model(args.model, settings)
+        result = evaluate(model, data)
+    print(json.dumps(result))
+    return 0
