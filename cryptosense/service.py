@@ -144,13 +144,27 @@ class Pipeline:
         }
 
     def _signal(self) -> int:
-        """The fusion job's turn (it keeps its own schedule): signals stored this time."""
+        """The fusion job's turn (it keeps its own schedule): signals stored this time. A
+        failure there is reported and does not cost the step what it collected and scored."""
         if self.fusion is None:
             from fusion.live import FusionJob
 
             self.fusion = FusionJob(self.store, self.settings.prices, self.settings.fusion)
-        report = self.fusion.step(utcnow())
-        return 0 if report is None else report.stored
+        try:
+            report = self.fusion.step(utcnow())
+        except Exception as err:  # visible in /healthz, like a failed step
+            log.exception("fusion signals failed")
+            self._report_error(f"fusion: {type(err).__name__}: {err}")
+            return 0
+        if report is None:
+            return 0
+        for problem in report.errors:  # one asset's bad data or model; the others went on
+            self._report_error(f"fusion: {problem}")
+        return report.stored
+
+    def _report_error(self, message: str) -> None:
+        if message not in self.status.errors:
+            self.status.errors = [*self.status.errors[-9:], message]
 
     def _ask_for_upgrade(self) -> None:
         """Once per start: if the lifecycle has a better model due, train it in the background."""

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from core.records import Candle, RegisteredModel, Signal
 from core.settings import Settings, load_settings
@@ -210,3 +211,27 @@ def test_the_services_pipeline_gives_the_job_its_turn(
     assert sig.action == HOLD and sig.reasons[0].startswith("stale data")
     assert isinstance(sig.asof, datetime) and sig.asof <= utcnow()
     assert pipeline._signal() == 0  # not due again yet
+
+
+def test_fusion_problems_reach_the_pipeline_status_and_the_step_goes_on(
+    market: Store, job_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = register(market, job_settings)
+    with market.session() as s, s.begin():  # a registry entry whose model cannot be read
+        s.execute(
+            text("UPDATE fusion_models SET model_json = :j WHERE id = :i"),
+            {"j": '{"format": 1}', "i": entry.id},
+        )
+    status = PipelineStatus()
+    pipeline = Pipeline(job_settings, market, [], status)
+    assert pipeline._signal() == 0
+    assert status.errors == [
+        f"fusion: BTC: registered model {entry.version} is unreadable: 'booster'"
+    ]
+
+    def broken(self: FusionJob, now: datetime) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(FusionJob, "step", broken)  # plumbing: any failure of the job
+    assert pipeline._signal() == 0
+    assert status.errors[-1] == "fusion: RuntimeError: disk full"
