@@ -8,10 +8,10 @@ fixed clock) instead of patching. Routes get the settings section they use, neve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Path, Request
 
@@ -31,7 +31,8 @@ class Services:
     ``model_version`` names the scores the API serves (default: the newest version with
     stored scores); ``source_health`` lists collector health (default: the store's source
     states); ``clock`` is "now" for the still-open index bucket; ``search`` is the semantic
-    search over embedded documents (None: ``/v1/search`` answers 503).
+    search over embedded documents (None: ``/v1/search`` answers 503); ``model_upgrade``
+    reports a sentiment model upgrade in progress or done (None: no pipeline runs here).
     """
 
     store: Store
@@ -39,6 +40,7 @@ class Services:
     source_health: Callable[[], Sequence[SourceStateRow]] | None = None
     clock: Callable[[], datetime] = utcnow
     search: VectorSearch | None = None
+    model_upgrade: Callable[[], Mapping[str, Any] | None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

@@ -84,11 +84,28 @@ class SourceList(BaseModel):
     sources: list[SourceHealth]
 
 
+class ModelUpgrade(BaseModel):
+    state: Literal["waiting", "training", "loading", "ready", "done", "failed"] = Field(
+        description="waiting (another process trains), training, loading, ready (scoring "
+        "everything before the switch), done (switched), failed (the old model serves on)"
+    )
+    tier: str = Field(description="the quality tier being trained, e.g. 'full'")
+    target: str = Field(description="what is trained, e.g. 'full model from tfns_train.csv'")
+    from_version: str | None = None
+    to_version: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+
+
 class Health(BaseModel):
     status: Literal["ok", "error"]
     db: str = Field(description="'ok', or why the database cannot be reached")
     dialect: str
     model_version: str | None = None
+    model_upgrade: ModelUpgrade | None = Field(
+        default=None, description="the background sentiment model upgrade, when there is one"
+    )
     documents: int | None = None
     scores: int | None = None
     index_points: int | None = None

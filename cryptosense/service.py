@@ -2,18 +2,17 @@
 
 ``cryptosense run`` builds everything from settings: the sources (or, without internet, the
 offline demo feeds served from 127.0.0.1 through the same collector), the sentiment model
-(trained offline on first start when the hub is unreachable), and the FastAPI app. The API
-is up at once; points appear as soon as the first documents are scored.
+(from :mod:`nlp.sentiment.lifecycle`: on a first start without the hub, the quick seed model,
+trained in about a minute) and the FastAPI app. The API is up at once; points appear as soon
+as the first documents are scored. When the lifecycle says a better model is due, the
+pipeline trains it in a background thread and switches once it has scored everything.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from collectors.base import Collector
@@ -26,6 +25,7 @@ from core.times import utcnow
 if TYPE_CHECKING:
     from collectors.demo import DemoFeedServer
     from nlp.sentiment.base import SentimentModel
+    from nlp.sentiment.lifecycle import ModelLifecycle, ServedModel, Upgrade
     from nlp.vectors.service import VectorSearch
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,11 @@ class PipelineStatus:
     scored: int = 0
     embedded: int = 0
     errors: list[str] = field(default_factory=list)
+    upgrade: Upgrade | None = None
+
+    def upgrade_report(self) -> dict[str, Any] | None:
+        """The sentiment model upgrade in progress or done, for ``/healthz``."""
+        return None if self.upgrade is None else self.upgrade.report()
 
 
 def build_sources(
@@ -79,7 +84,7 @@ class Pipeline:
         collectors: list[Collector],
         status: PipelineStatus,
         *,
-        model_factory: Callable[[Settings], SentimentModel] | None = None,
+        lifecycle: ModelLifecycle | None = None,
         search: VectorSearch | None = None,
     ) -> None:
         self.settings = settings
@@ -87,84 +92,78 @@ class Pipeline:
         self.status = status
         self.search = search
         self.scheduler = Scheduler(collectors, store, settings.http)
-        self._model_factory = model_factory
-        self._model: SentimentModel | None = None
-        self._upgrade: SentimentModel | None = None
-        self._upgrading = False
+        self._lifecycle = lifecycle
+        self._served: ServedModel | None = None
+        self._upgrade_asked = False
         self.stop_event = threading.Event()
 
+    def lifecycle(self) -> ModelLifecycle:
+        if self._lifecycle is None:
+            from nlp.sentiment.lifecycle import SentimentLifecycle
+
+            self._lifecycle = SentimentLifecycle(self.settings.sentiment, self.settings.paths)
+        return self._lifecycle
+
     def model(self) -> SentimentModel:
-        if self._model is None:
+        if self._served is None:
             self.status.state = "loading-model"
-            if self._model_factory is None:
-                from nlp.sentiment.factory import build_sentiment_model
-
-                self._model_factory = build_sentiment_model
-            self._model = self._model_factory(self.settings)
-            self.status.model_version = self._model.version
-            log.info("sentiment model ready: %s", self._model.version)
-            if needs_upgrade(self.settings, self._model):
-                self._start_upgrade()
-        return self._model
-
-    def _start_upgrade(self) -> None:
-        """Train the model from ``sentiment.train_data`` in the background while the seed
-        model serves; ``step`` switches over once the new model has scored everything."""
-        self._upgrading = True
-        self.status.state = "running; training the full offline model in the background"
-        log.warning(
-            "serving with the seed-set model for now; training the full offline model from "
-            "%s in the background (minutes; the service switches over when it is ready)",
-            self.settings.sentiment.train_data,
-        )
-        threading.Thread(target=self._train_upgrade, name="model-upgrade", daemon=True).start()
-
-    def _train_upgrade(self) -> None:
-        from nlp.sentiment.factory import (
-            build_sentiment_model,
-            data_train_config,
-            offline_training_data,
-            train_current_model,
-        )
-
-        try:
-            data = offline_training_data(self.settings)
-            result = train_current_model(
-                self.settings, data, data_train_config(self.settings), progress=False
-            )
-            log.warning(
-                "full offline model %s trained (held-out weighted F1 %.3f); rescoring",
-                result.version,
-                result.validation["weighted_f1"],
-            )
-            self._upgrade = build_sentiment_model(self.settings, progress=False)
-        except Exception as err:  # the seed model keeps serving
-            log.exception("training the full offline model failed; keeping the seed model")
-            self.status.errors = [*self.status.errors[-9:], f"model upgrade: {err}"]
-        finally:
-            self._upgrading = False
+            self._served = self.lifecycle().start()
+            self.status.model_version = self._served.version
+            log.info("sentiment model ready: %s", self._served.version)
+        return self._served.model
 
     def step(self) -> dict[str, Any]:
         from nlp.index import update_index
 
         outcomes = self.scheduler.run_due()
         model = self.model()
-        if not self._upgrading:
-            self.status.state = "running"
         scored = self._score_all(model)
         if scored or outcomes:
             update_index(self.store, model.version, self.settings.index)
-        upgrade = self._upgrade
-        if upgrade is not None:
-            self._score_all(upgrade)
-            update_index(self.store, upgrade.version, self.settings.index)
-            self._model, self._upgrade = upgrade, None
-            self.status.model_version = upgrade.version
-            log.warning("now serving sentiment model %s", upgrade.version)
+        self._ask_for_upgrade()  # after the first pass: serving comes first
+        self._switch_when_ready()
+        upgrade = self.status.upgrade
+        self.status.state = (
+            "running; upgrading the sentiment model in the background"
+            if upgrade is not None and upgrade.active
+            else "running"
+        )
         embedded = self._embed(self.model().version)
         self.status.scored += scored
         self.status.last_step_at = utcnow().isoformat()
         return {"polled": len(outcomes), "scored": scored, "embedded": embedded}
+
+    def _ask_for_upgrade(self) -> None:
+        """Once per start: if the lifecycle has a better model due, train it in the background."""
+        if self._upgrade_asked or self._served is None:
+            return
+        self._upgrade_asked = True
+        upgrade = self.lifecycle().upgrade_due(self._served)
+        if upgrade is None:
+            return
+        self.status.upgrade = upgrade
+        log.warning(
+            "serving sentiment with %s for now; training the %s in the background "
+            "(minutes; the service switches over when it is ready)",
+            self._served.version,
+            upgrade.plan.describe(),
+        )
+        threading.Thread(target=upgrade.run, name="model-upgrade", daemon=True).start()
+
+    def _switch_when_ready(self) -> None:
+        """Score everything with the upgraded model, index it, then serve it."""
+        from nlp.index import update_index
+
+        upgrade = self.status.upgrade
+        better = upgrade.take() if upgrade is not None else None
+        if upgrade is None or better is None:
+            return
+        self._score_all(better.model)
+        update_index(self.store, better.version, self.settings.index)
+        self._served = better
+        self.status.model_version = better.version
+        upgrade.finish()
+        log.warning("now serving sentiment model %s (%s)", better.version, upgrade.plan.tier)
 
     def _embed(self, model_version: str) -> int:
         """Embed what was stored since the last step (all of it after a model switch, which
@@ -208,21 +207,3 @@ class Pipeline:
                 self.status.errors = [*self.status.errors[-9:], f"{type(err).__name__}: {err}"]
             wait = min(self.scheduler.seconds_until_next(), 30.0)
             self.stop_event.wait(max(wait, 1.0))
-
-
-def needs_upgrade(settings: Settings, model: SentimentModel) -> bool:
-    """True when the service runs on the project's seed-set model although labelled training
-    data (``sentiment.train_data``) is at hand: the first start answers within a minute on
-    the seed model and trains the full one in the background."""
-    from nlp.sentiment.data import SEED_DATA
-
-    data = settings.sentiment.train_data
-    path = getattr(model, "path", None)
-    if data is None or not Path(data).expanduser().is_file() or path is None:
-        return False
-    card = Path(path) / "model_card.json"
-    try:
-        trained_on = json.loads(card.read_text(encoding="utf-8"))["data"]["file"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return bool(trained_on == SEED_DATA.name)

@@ -20,7 +20,6 @@ from collectors.demo import DemoFeedServer
 from core.settings import Settings
 from core.store import Store
 from cryptosense.service import Pipeline, PipelineStatus, build_sources
-from nlp.sentiment.hf import LocalSentimentModel
 from nlp.sentiment.train import TrainResult
 from nlp.vectors.service import VectorSearch
 
@@ -31,7 +30,12 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
     settings: Settings, trained_sentiment: TrainResult
 ) -> None:
     demo_settings = settings.model_copy(
-        update={"demo": settings.demo.model_copy(update={"mode": "on"})}
+        update={
+            "demo": settings.demo.model_copy(update={"mode": "on"}),
+            "sentiment": settings.sentiment.model_copy(
+                update={"model": str(trained_sentiment.path), "runtime": "torch"}
+            ),
+        }
     )
     store = Store.from_settings(demo_settings)
     collectors, server = build_sources(demo_settings, demo=True)
@@ -44,7 +48,6 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
             store,
             collectors,
             status,
-            model_factory=lambda _s: LocalSentimentModel.load(trained_sentiment.path),
             search=search,
         )
         report = pipeline.step()

@@ -43,6 +43,7 @@ def healthz(services: ServicesDep) -> Health | JSONResponse:
         db="ok",
         dialect=store.dialect,
         model_version=model_version,
+        model_upgrade=services.model_upgrade() if services.model_upgrade else None,
         documents=counts["documents"],
         scores=counts["scores"],
         index_points=counts["index_points"],

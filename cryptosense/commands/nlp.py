@@ -11,10 +11,13 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
 from cryptosense.errors import UserError
+
+if TYPE_CHECKING:
+    from nlp.sentiment.card import ModelCard
 
 
 def register(sub: Any) -> None:
@@ -187,8 +190,10 @@ def _user_errors() -> Iterator[None]:
 
 def train_handler(args: argparse.Namespace, settings: Settings) -> int:
     from nlp.sentiment.data import load_labelled
-    from nlp.sentiment.factory import models_root, train_current_model
+    from nlp.sentiment.registry import ModelRegistry
     from nlp.sentiment.train import TrainConfig, train_model
+
+    registry = ModelRegistry(settings.paths.sentiment_models)
 
     with _user_errors():
         data = load_labelled(
@@ -214,13 +219,13 @@ def train_handler(args: argparse.Namespace, settings: Settings) -> int:
             teachers=args.teachers,
             distil_alpha=args.distil_alpha,
             temperature=args.temperature,
-            teachers_dir=_teachers_dir(args, models_root(settings)),
+            teachers_dir=_teachers_dir(args, registry.teachers_dir),
         )
         config.check()
         print(f"training on {len(data)} rows of {data.source}: {json.dumps(data.counts())}")
         progress = not args.no_progress
         if args.out is None:
-            result = train_current_model(settings, data, config, progress=progress)
+            result = registry.train(data, config, progress=progress)
         else:
             result = train_model(data, config, args.out, progress=progress)
     for e in result.history:
@@ -228,11 +233,11 @@ def train_handler(args: argparse.Namespace, settings: Settings) -> int:
             f"epoch {e.epoch}: loss {e.train_loss:.4f}  accuracy {e.accuracy:.4f}  "
             f"macro F1 {e.macro_f1:.4f}  weighted F1 {e.weighted_f1:.4f}  ({e.seconds:.0f} s)"
         )
-    _print_teachers(result.path)
+    _print_teachers(result.card)
     v = result.validation
     print(
-        f"best epoch {result.best_epoch}: held-out weighted F1 {v['weighted_f1']:.4f}, "
-        f"accuracy {v['accuracy']:.4f} (n={v['n']}); {result.seconds:.0f} s"
+        f"best epoch {result.best_epoch}: held-out weighted F1 {v.weighted_f1:.4f}, "
+        f"accuracy {v.accuracy:.4f} (n={v.n}); {result.seconds:.0f} s"
     )
     print(f"saved {result.version} to {result.path} (model card: MODEL_CARD.md)")
     if args.out is None:
@@ -240,40 +245,36 @@ def train_handler(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _teachers_dir(args: argparse.Namespace, models: Path) -> str | None:
-    """Teachers live beside --out (the trainer's default); without --out, in the models root.
-
-    The service's models folder names each model after its version, which is known only
-    after training, so teachers there get a fixed home where a later run can reuse them.
-    """
+def _teachers_dir(args: argparse.Namespace, registry_teachers: Path) -> str | None:
+    """Teachers live beside --out (the trainer's default); without --out, in the registry's
+    teachers folder, where a later run can reuse them."""
     if args.teachers_dir is not None:
         return str(args.teachers_dir)
     if args.recipe == "distil" and args.out is None:
-        return str(models / "teachers")
+        return str(registry_teachers)
     return None
 
 
-def _print_teachers(path: Path) -> None:
+def _print_teachers(card: ModelCard) -> None:
     """For a distilled model: each teacher's and the ensemble's held-out scores (from its card)."""
-    card = json.loads((path / "model_card.json").read_text(encoding="utf-8"))
-    recipe = card.get("recipe") or {}
-    if recipe.get("name") != "distil":
+    d = card.distillation
+    if d is None:
         return
-    for t in recipe["teachers"]:
-        v = t["validation"]
-        reused = ", reused" if t["reused"] else ""
+    for t in d.teachers:
+        reused = ", reused" if t.reused else ""
         print(
-            f"teacher {t['name']} (seed {t['seed']}{reused}): held-out weighted F1 "
-            f"{v['weighted_f1']:.4f}, accuracy {v['accuracy']:.4f}; {t['train_seconds']:.0f} s"
+            f"teacher {t.name} (seed {t.seed}{reused}): held-out weighted F1 "
+            f"{t.validation.weighted_f1:.4f}, accuracy {t.validation.accuracy:.4f}; "
+            f"{t.train_seconds:.0f} s"
         )
-    e = recipe["teacher_ensemble_validation"]
-    print(f"teacher ensemble: held-out weighted F1 {e['weighted_f1']:.4f}")
-    print(f"recipe seconds: {json.dumps(recipe['seconds'])}")
+    print(f"teacher ensemble: held-out weighted F1 {d.ensemble.weighted_f1:.4f}")
+    print(f"recipe seconds: {json.dumps(d.seconds)}")
 
 
 def _load_for_eval(spec: str | None, settings: Settings) -> Any:
-    from nlp.sentiment.factory import build_sentiment_model, hub_offline
+    from nlp.sentiment.factory import hub_offline
     from nlp.sentiment.hf import HubSentimentModel, LocalSentimentModel
+    from nlp.sentiment.lifecycle import build_sentiment_model
 
     s = settings.sentiment
     options: dict[str, Any] = {
@@ -282,7 +283,7 @@ def _load_for_eval(spec: str | None, settings: Settings) -> Any:
         "threads": s.threads,
     }
     if spec is None:
-        return build_sentiment_model(settings)
+        return build_sentiment_model(settings.sentiment, settings.paths)
     if Path(spec).expanduser().is_dir():
         return LocalSentimentModel.load(spec, **options)
     if spec.startswith(("/", ".", "~")):
@@ -314,10 +315,10 @@ def eval_handler(args: argparse.Namespace, settings: Settings) -> int:
 def score_handler(args: argparse.Namespace, settings: Settings) -> int:
     from core.store import Store
     from nlp.scoring import ScoringStats, score_pending
-    from nlp.sentiment.factory import build_sentiment_model
+    from nlp.sentiment.lifecycle import build_sentiment_model
 
     with _user_errors():
-        model = build_sentiment_model(settings)
+        model = build_sentiment_model(settings.sentiment, settings.paths)
     store = Store.from_settings(settings)
     stats = ScoringStats()
     try:
@@ -369,7 +370,7 @@ def _register_bench(actions: Any) -> None:
 
 def _bench_model_dir(spec: Path | None, settings: Settings) -> Path:
     """The bench compares runtimes of one local model: --model, or the service's local one."""
-    from nlp.sentiment.factory import current_model_dir
+    from nlp.sentiment.registry import ModelRegistry
 
     if spec is not None:
         if not (spec.expanduser() / "config.json").is_file():
@@ -378,7 +379,7 @@ def _bench_model_dir(spec: Path | None, settings: Settings) -> Path:
     configured = Path(settings.sentiment.model).expanduser()
     if (configured / "config.json").is_file():
         return configured
-    current = current_model_dir(settings)
+    current = ModelRegistry(settings.paths.sentiment_models).current()
     if current is None:
         raise UserError(
             "no local sentiment model to benchmark: pass --model DIR (e.g. a folder written by "
@@ -389,7 +390,6 @@ def _bench_model_dir(spec: Path | None, settings: Settings) -> Path:
 
 def bench_handler(args: argparse.Namespace, settings: Settings) -> int:
     from nlp.sentiment.bench import default_bench_texts, load_bench_texts, run_bench
-    from nlp.sentiment.factory import onnx_cache_root
 
     if args.data is None and (args.label_col or args.label_map):
         raise UserError("--label-col and --label-map need --data")
@@ -411,7 +411,7 @@ def bench_handler(args: argparse.Namespace, settings: Settings) -> int:
         result = run_bench(
             model_dir,
             texts,
-            cache_root=onnx_cache_root(settings),
+            cache_root=settings.paths.sentiment_onnx,
             threads=args.threads or s.threads,
             max_length=s.max_length,
             batch_size=s.onnx_batch_size,

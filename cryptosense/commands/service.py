@@ -94,6 +94,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         store=store,
         model_version=lambda: status.model_version or store.latest_model_version(),
         search=search,
+        model_upgrade=status.upgrade_report,
     )
     worker.start()
     try:

@@ -40,6 +40,7 @@ from nlp.sentiment.data import (
     TFNS_LABEL_MAP,
     DataError,
     LabelledData,
+    csv_dict_reader,
     load_labelled,
 )
 from nlp.sentiment.evaluate import classification_metrics
@@ -110,7 +111,8 @@ def load_bench_texts(
 
 
 def read_texts(path: Path, text_col: str, n: int) -> list[str]:
-    """The first ``n`` non-empty texts of one column of a CSV (any common delimiter) or JSONL."""
+    """The first ``n`` non-empty texts of one column of a CSV (read as :func:`load_labelled`
+    reads it) or JSONL."""
     path = path.expanduser()
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
@@ -120,13 +122,7 @@ def read_texts(path: Path, text_col: str, n: int) -> list[str]:
             if path.suffix.lower() in (".jsonl", ".ndjson"):
                 rows: Any = (json.loads(line) for line in fh if line.strip())
             else:
-                sample = fh.read(64 * 1024)
-                fh.seek(0)
-                try:
-                    dialect: Any = csv.Sniffer().sniff(sample, ",;\t|")
-                except csv.Error:
-                    dialect = csv.excel
-                rows = csv.DictReader(fh, dialect=dialect)
+                rows = csv_dict_reader(fh)
                 if text_col not in (rows.fieldnames or []):
                     raise DataError(
                         f"{path.name} has no text column {text_col!r}; its columns are: "

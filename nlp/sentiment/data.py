@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -33,17 +35,50 @@ class DataError(ValueError):
 
 
 @dataclass(frozen=True)
+class DataSource:
+    """One labelled file a data set was read from, and the weight its rows carry in training."""
+
+    name: str
+    sha256: str
+    label_map: Mapping[str, str]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class LabelledData:
-    """Texts with integer labels (0 negative, 1 neutral, 2 positive) and their provenance."""
+    """Texts with integer labels (0 negative, 1 neutral, 2 positive) and their provenance.
+
+    Read from one file, ``source``/``sha256``/``label_map`` describe it. Combined from several
+    (:func:`combine_sources`), ``parts`` lists them and ``origins`` says which one each row came
+    from; ``source`` and ``sha256`` then name and digest the combination.
+    """
 
     texts: tuple[str, ...]
     labels: np.ndarray
     source: str
     sha256: str
     label_map: Mapping[str, str]
+    parts: tuple[DataSource, ...] = ()
+    origins: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def sources(self) -> tuple[DataSource, ...]:
+        """The files behind these rows (one for data read from one file)."""
+        return self.parts or (DataSource(self.source, self.sha256, self.label_map),)
+
+    def origin_ids(self) -> np.ndarray:
+        """For each row, the index in :attr:`sources` of the file it came from."""
+        if self.origins is None:
+            return np.zeros(len(self), dtype=np.int64)
+        return self.origins
+
+    def row_weights(self) -> np.ndarray:
+        """For each row, the training weight of its source."""
+        weights = np.asarray([s.weight for s in self.sources], dtype=np.float64)
+        return weights[self.origin_ids()]
 
     def counts(self) -> dict[str, int]:
         tally = Counter(int(i) for i in self.labels)
@@ -57,7 +92,43 @@ class LabelledData:
             source=self.source,
             sha256=self.sha256,
             label_map=self.label_map,
+            parts=self.parts,
+            origins=None if self.origins is None else self.origins[idx],
         )
+
+    def of_source(self, index: int) -> LabelledData:
+        """The rows that came from ``sources[index]``."""
+        return self.subset(np.flatnonzero(self.origin_ids() == index))
+
+
+def combine_sources(parts: Sequence[tuple[LabelledData, float]]) -> LabelledData:
+    """Several labelled files as one training set, each with the weight its rows carry.
+
+    One part with weight 1 comes back as it is, so a one-file plan trains exactly as before.
+    """
+    if not parts:
+        raise DataError("no labelled data to combine")
+    for data, weight in parts:
+        if not weight > 0:
+            raise DataError(f"{data.source}: a source weight must be above 0, got {weight}")
+    if len(parts) == 1 and parts[0][1] == 1.0:
+        return parts[0][0]
+    sources = tuple(
+        DataSource(data.source, data.sha256, data.label_map, float(weight))
+        for data, weight in parts
+    )
+    digest = hashlib.sha256("\n".join(f"{s.sha256} {s.weight}" for s in sources).encode())
+    return LabelledData(
+        texts=tuple(t for data, _ in parts for t in data.texts),
+        labels=np.concatenate([data.labels for data, _ in parts]),
+        source="+".join(s.name for s in sources),
+        sha256=digest.hexdigest(),
+        label_map={},
+        parts=sources,
+        origins=np.concatenate(
+            [np.full(len(data), i, dtype=np.int64) for i, (data, _) in enumerate(parts)]
+        ),
+    )
 
 
 def parse_label_map(raw: str | Mapping[str, str] | None) -> dict[str, str]:
@@ -95,8 +166,34 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[dict[str, object]]]:
-    """Column names and rows of a CSV (any common delimiter) or JSONL file."""
+#: Delimiters a labelled CSV may use; the header line decides which (',' unless it says so).
+CSV_DELIMITERS = ",;\t|"
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def header_delimiter(header: str) -> str:
+    """The delimiter a CSV's header line uses: the candidate found most often outside quoted
+    column names, ``,`` when none is found or on a tie.
+
+    Only the header decides, and only the delimiter: the quote character is always ``"``
+    (RFC 4180). ``csv.Sniffer`` guessed both from the body and took ``'`` for the quote in
+    finance tweets full of apostrophes, which shifted every column.
+    """
+    bare = _QUOTED.sub("", header)
+    counts = {d: bare.count(d) for d in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda d: counts[d])  # first wins ties: ',' before others
+    return best if counts[best] else ","
+
+
+def csv_dict_reader(fh: TextIO) -> csv.DictReader[str]:
+    """An RFC 4180 reader over ``fh`` (opened with ``newline=""``), delimiter from its header."""
+    header = fh.readline()
+    fh.seek(0)
+    return csv.DictReader(fh, dialect=csv.excel, delimiter=header_delimiter(header))
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, object]]]:
+    """Column names and rows of a CSV (RFC 4180, delimiter from the header) or JSONL file."""
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         rows: list[dict[str, object]] = []
         columns: dict[str, None] = {}
@@ -114,13 +211,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[dict[str, object]]]:
                 rows.append(obj)
         return list(columns), rows
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        sample = fh.read(64 * 1024)
-        fh.seek(0)
-        try:
-            dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, ",;\t|")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.DictReader(fh, dialect=dialect)
+        reader = csv_dict_reader(fh)
         try:
             data = [dict(row) for row in reader]
         except csv.Error as err:
@@ -167,7 +258,7 @@ def load_labelled(
         raise DataError(f"data file {path} does not exist")
     mapping = parse_label_map(label_map)
     try:
-        columns, rows = _read_rows(path)
+        columns, rows = read_rows(path)
     except UnicodeDecodeError as err:
         raise DataError(f"{path.name} is not UTF-8 text ({err.reason})") from None
     for wanted, role in ((text_col, "text"), (label_col, "label")):

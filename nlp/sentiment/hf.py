@@ -9,7 +9,6 @@ member (padding short tweets to 128 tokens made inference several times slower),
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -20,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from nlp.sentiment.base import column_order, softmax
+from nlp.sentiment.card import CARD_JSON, CardError, read_card
 
 log = logging.getLogger(__name__)
 
 WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "pytorch_model.bin")
-CARD_JSON = "model_card.json"
 
 
 class ModelLoadError(RuntimeError):
@@ -55,12 +54,11 @@ def directory_version(path: Path) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     name = path.name
-    card = path / CARD_JSON
-    if card.is_file():
+    if (path / CARD_JSON).is_file():
         try:
-            name = str(json.loads(card.read_text(encoding="utf-8")).get("name") or name)
-        except (OSError, ValueError):
-            log.warning("ignoring unreadable model card %s", card)
+            name = read_card(path).name or name
+        except CardError as err:
+            log.warning("ignoring unreadable model card: %s", err)
     return f"{name}-{digest.hexdigest()[:12]}"
 
 

@@ -307,6 +307,7 @@ def test_healthz_reports_database_model_and_counts(client: TestClient, sqlite_st
         "db": "ok",
         "dialect": "sqlite",
         "model_version": MV,
+        "model_upgrade": None,  # no pipeline runs beside this app
         "documents": 8,
         "scores": 8,
         "index_points": body["index_points"],

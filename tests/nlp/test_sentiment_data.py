@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,10 @@ from nlp.sentiment.data import (
     stratified_split,
 )
 from nlp.sentiment.evaluate import classification_metrics
+
+REAL_DATA = (
+    Path(os.environ["CRYPTOSENSE_REAL_DATA"]) if os.environ.get("CRYPTOSENSE_REAL_DATA") else None
+)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -46,6 +51,77 @@ def test_named_labels_need_no_map_and_bullish_bearish_are_understood(tmp_path: P
     )
     data = load_labelled(f, text_col="headline", label_col="sentiment")
     assert data.labels.tolist() == [2, 0, 1]
+
+
+def test_rfc4180_csv_with_crlf_quoted_commas_and_apostrophes_is_read_as_written(
+    tmp_path: Path,
+) -> None:
+    """The shape of the Twitter Financial News validation file: `text,label`, CRLF line ends,
+    quoted fields holding commas and doubled quotes, and enough `'word',` in the text that
+    csv.Sniffer takes `'` for the quote character (it did, and every row broke)."""
+    rows = [
+        ("HPE targets trimmed at Jefferies, 'sell' call stays, 'underweight' too", "0"),
+        ("Nvidia beats, 'stellar' quarter, 'buy' reiterated", "1"),
+        ("Fed's Powell says \"patience\" on rates, 'wait and see', markets flat", "2"),
+        ("Analysts' view: 'risk-off', 'sell everything' week", "0"),
+        ("Apple's results, 'in line', 'hold'", "2"),
+    ]
+    body = "".join('"' + text.replace('"', '""') + f'",{label}\r\n' for text, label in rows)
+    f = tmp_path / "valid.csv"
+    f.write_bytes(("text,label\r\n" + body).encode("utf-8"))
+    data = load_labelled(f, label_map=TFNS_LABEL_MAP)
+    assert data.texts == tuple(text for text, _ in rows)
+    assert data.labels.tolist() == [0, 2, 1, 0, 1]
+
+
+def test_csv_delimiter_comes_from_the_header_line_only(tmp_path: Path) -> None:
+    semicolons = _write(
+        tmp_path / "semi.csv",
+        'date;text;label\n1-7-2022;"BTC up, ETH up; alts flat";positive\n'
+        "2-7-2022;{'class': 'neutral', 'x': 1}, sideways;neutral\n",
+    )
+    data = load_labelled(semicolons)
+    assert data.texts == ("BTC up, ETH up; alts flat", "{'class': 'neutral', 'x': 1}, sideways")
+    tabs = _write(tmp_path / "tabs.tsv", "text\tlabel\nETH, SOL and 'DOGE' rally\tpositive\n")
+    assert load_labelled(tabs).texts == ("ETH, SOL and 'DOGE' rally",)
+    quoted_header = _write(tmp_path / "q.csv", '"text";"label"\r\n"ok, fine";neutral\r\n')
+    assert load_labelled(quoted_header).texts == ("ok, fine",)
+
+
+@pytest.mark.skipif(not REAL_DATA, reason="CRYPTOSENSE_REAL_DATA is not set")
+@pytest.mark.parametrize(
+    ("name", "columns", "text_col", "rows"),
+    [
+        ("tfns_train.csv", ["text", "label"], "text", 9543),
+        ("cryptolin_2018_2021h1.csv", ["date", "text", "label"], "text", 1118),
+        (
+            "cryptonews_2021_2022.csv",
+            ["date", "sentiment", "source", "subject", "text", "title", "url"],
+            "text",
+            7524,
+        ),
+        (
+            "stocktwits_eth_2022.csv",
+            ["num", "message_id", "created_at", "tag", "username", "user_id", "likes",
+             "platform", "body"],
+            "body",
+            15000,
+        ),
+    ],
+)  # fmt: skip
+def test_real_labelled_files_read_with_their_own_delimiter_and_every_row_whole(
+    name: str, columns: list[str], text_col: str, rows: int
+) -> None:
+    from nlp.sentiment.data import read_rows
+
+    path = REAL_DATA / "sentiment" / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not there")
+    found, records = read_rows(path)
+    assert found == columns
+    assert len(records) == rows
+    assert all(None not in r and all(v is not None for v in r.values()) for r in records)
+    assert all(str(r[text_col]).strip() for r in records)
 
 
 def test_jsonl_file_loads_like_csv_and_spreadsheet_floats_match_integer_codes(
@@ -199,7 +275,7 @@ def test_eval_command_with_an_unknown_label_exits_2_naming_label_and_row(
 
 
 def test_length_grouped_batches_cover_every_row_once_with_little_padding() -> None:
-    from nlp.sentiment.train import length_grouped_batches
+    from nlp.sentiment.loop import length_grouped_batches
 
     rng = np.random.default_rng(0)
     lengths = rng.integers(5, 64, size=1000)

@@ -1,5 +1,5 @@
-"""Which model the service gets: a local directory, the project's trained model, the hub, or
-the offline fallback that trains one (once) when the hub is unreachable."""
+"""Which model a start gets: a local directory, the project's trained model, the hub, or the
+offline fallback that trains one (once) when the hub is unreachable."""
 
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ import huggingface_hub.constants as hub_constants
 import pytest
 
 from core.settings import Settings, load_settings
-from nlp.sentiment.factory import (
-    POINTER,
-    build_sentiment_model,
-    current_model_dir,
-    models_root,
-    probe_hub,
-)
+from nlp.sentiment.factory import probe_hub
 from nlp.sentiment.hf import LocalSentimentModel, ModelLoadError
+from nlp.sentiment.lifecycle import build_sentiment_model
+from nlp.sentiment.registry import POINTER, ModelRegistry
 from nlp.sentiment.train import TrainResult
 from tests.loopback import LoopbackServer, Reply
 from tests.sentiment_fixtures import QUICK
@@ -40,24 +36,26 @@ def test_factory_trains_offline_when_the_hub_is_offline_and_reuses_the_model_nex
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = _settings(settings, train_data=str(seed_subset_csv))
-    with caplog.at_level(logging.WARNING, logger="nlp.sentiment.factory"):
-        first = build_sentiment_model(cfg, train_config=QUICK, progress=False)
+    registry = ModelRegistry(cfg.paths.sentiment_models)
+    with caplog.at_level(logging.WARNING, logger="nlp.sentiment"):
+        first = build_sentiment_model(cfg.sentiment, cfg.paths, train_config=QUICK, progress=False)
     said = caplog.text
     assert "hub is unreachable" in said and "HF_HUB_OFFLINE is set" in said
-    assert "training the offline sentiment model now from seed_subset.csv" in said
+    # a one-shot command has no background to upgrade in: it trains the target plan at once
+    assert "training the offline sentiment model now (full model from seed_subset.csv" in said
     assert isinstance(first, LocalSentimentModel)
-    assert current_model_dir(cfg) == first.path
-    assert (models_root(cfg) / POINTER).read_text().strip() == first.version
+    assert registry.current() == first.path
+    assert (registry.root / POINTER).read_text().strip() == first.version
 
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="nlp.sentiment"):
         started = time.perf_counter()
-        second = build_sentiment_model(cfg, train_config=QUICK, progress=False)
+        second = build_sentiment_model(cfg.sentiment, cfg.paths, train_config=QUICK, progress=False)
         took = time.perf_counter() - started
     assert second.version == first.version
     assert "training" not in caplog.text and "trained model" in caplog.text
     assert took < 5, "the second call must load, not train"
-    saved = [p for p in models_root(cfg).iterdir() if (p / "config.json").is_file()]
+    saved = [p for p in registry.root.iterdir() if (p / "config.json").is_file()]
     assert saved == [first.path]
 
 
@@ -67,25 +65,25 @@ def test_a_local_directory_setting_is_loaded_without_asking_the_hub(
 ) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     cfg = _settings(settings, model=str(trained_sentiment.path))
-    model = build_sentiment_model(cfg, hub_endpoint="http://127.0.0.1:9")
+    model = build_sentiment_model(cfg.sentiment, cfg.paths, hub_endpoint="http://127.0.0.1:9")
     assert model.version == trained_sentiment.version
-    assert not models_root(cfg).exists(), "nothing may be trained when a directory is given"
+    assert not cfg.paths.sentiment_models.exists(), "nothing is trained for a given directory"
 
 
 def test_a_missing_local_directory_setting_is_a_clear_error(settings: Settings) -> None:
     cfg = _settings(settings, model="./models/does-not-exist")
     with pytest.raises(ModelLoadError, match="CRYPTOSENSE_SENTIMENT__MODEL"):
-        build_sentiment_model(cfg)
+        build_sentiment_model(cfg.sentiment, cfg.paths)
 
 
 def test_a_pointer_to_a_vanished_model_is_ignored_with_a_warning(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    root = models_root(settings)
-    root.mkdir(parents=True)
-    (root / POINTER).write_text("minilm-gone-0123456789ab\n")
+    registry = ModelRegistry(settings.paths.sentiment_models)
+    registry.root.mkdir(parents=True)
+    (registry.root / POINTER).write_text("minilm-gone-0123456789ab\n")
     with caplog.at_level(logging.WARNING):
-        assert current_model_dir(settings) is None
+        assert registry.current() is None
     assert "not a saved model" in caplog.text
 
 

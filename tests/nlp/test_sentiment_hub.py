@@ -105,10 +105,10 @@ def test_factory_loads_a_hub_model_by_id_pinned_to_its_commit_with_a_label_map(
     code = f"""
 import json
 from core.settings import load_settings
-from nlp.sentiment.factory import build_sentiment_model
+from nlp.sentiment.lifecycle import build_sentiment_model
 from nlp.sentiment.hf import LocalSentimentModel
 settings = load_settings(**json.loads({json.dumps(settings)!r}))
-hub = build_sentiment_model(settings)
+hub = build_sentiment_model(settings.sentiment, settings.paths)
 local = LocalSentimentModel.load({str(trained_sentiment.path)!r}, max_length=32, threads=1)
 texts = ["Bitcoin smashes to a new all-time high", "Exchange hacked, token crashes 60%"]
 print(json.dumps({{

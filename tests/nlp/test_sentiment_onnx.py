@@ -17,8 +17,8 @@ import pytest
 
 from core.settings import Settings, load_settings
 from nlp.sentiment.data import SEED_DATA, load_labelled
-from nlp.sentiment.factory import build_sentiment_model, onnx_cache_root
 from nlp.sentiment.hf import LocalSentimentModel
+from nlp.sentiment.lifecycle import build_sentiment_model
 from nlp.sentiment.onnx import (
     EXPORT_RECIPE,
     META_FILE,
@@ -203,7 +203,7 @@ def _settings(settings: Settings, **sentiment: object) -> Settings:
 
 def _seed_cache(settings: Settings, onnx_model: OnnxSentimentModel) -> Path:
     """Put the module's export where the factory looks, so the switch test exports nothing."""
-    target = onnx_cache_root(settings) / onnx_model.export_dir.name
+    target = settings.paths.sentiment_onnx / onnx_model.export_dir.name
     shutil.copytree(onnx_model.export_dir, target)
     return target
 
@@ -214,7 +214,7 @@ def test_factory_default_runtime_is_onnx_int8_with_the_export_cached_in_the_data
     cfg = _settings(settings, model=str(trained_sentiment.path), max_length=32)
     assert cfg.sentiment.runtime == "onnx-int8"
     cached = _seed_cache(cfg, onnx_model)
-    model = build_sentiment_model(cfg)
+    model = build_sentiment_model(cfg.sentiment, cfg.paths)
     assert isinstance(model, OnnxSentimentModel)
     assert model.version == trained_sentiment.version + VERSION_SUFFIX
     assert model.export_dir == cached
@@ -226,20 +226,20 @@ def test_factory_torch_runtime_gives_the_fp32_model(
     settings: Settings, trained_sentiment: TrainResult
 ) -> None:
     cfg = _settings(settings, model=str(trained_sentiment.path), runtime="torch")
-    model = build_sentiment_model(cfg)
+    model = build_sentiment_model(cfg.sentiment, cfg.paths)
     assert isinstance(model, LocalSentimentModel)
     assert model.version == trained_sentiment.version
-    assert not onnx_cache_root(cfg).exists()
+    assert not cfg.paths.sentiment_onnx.exists()
 
 
 def test_factory_falls_back_to_torch_with_the_reason_when_the_export_fails(
     settings: Settings, trained_sentiment: TrainResult, caplog: pytest.LogCaptureFixture
 ) -> None:
     cfg = _settings(settings, model=str(trained_sentiment.path))
-    onnx_cache_root(cfg).parent.mkdir(parents=True)
-    onnx_cache_root(cfg).write_text("a file where the export cache folder should be")
+    cfg.paths.sentiment_onnx.parent.mkdir(parents=True)
+    cfg.paths.sentiment_onnx.write_text("a file where the export cache folder should be")
     with caplog.at_level(logging.WARNING, logger="nlp.sentiment.factory"):
-        model = build_sentiment_model(cfg)
+        model = build_sentiment_model(cfg.sentiment, cfg.paths)
     assert isinstance(model, LocalSentimentModel)
     assert model.version == trained_sentiment.version
     assert "onnx-int8 is not available" in caplog.text

@@ -13,16 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlp.sentiment.card import read_card
+from nlp.sentiment.config import TrainConfig, TrainError
 from nlp.sentiment.data import load_labelled
-from nlp.sentiment.train import (
-    TrainConfig,
-    TrainError,
-    TrainResult,
-    reusable_teacher,
-    soften,
-    teacher_configs,
-    train_model,
-)
+from nlp.sentiment.distil import reusable_teacher, soften, teacher_configs
+from nlp.sentiment.train import TrainResult, train_model
 from tests.sentiment_fixtures import QUICK, write_seed_subset
 
 TINY_DISTIL = replace(QUICK, max_length=16, batch_size=16, recipe="distil", teachers=2)
@@ -92,20 +87,21 @@ def test_distil_command_with_a_bad_alpha_is_a_user_error_not_a_traceback(
 def test_distil_recipe_trains_teachers_then_one_student_and_records_them_in_the_card(
     distilled: TrainResult,
 ) -> None:
-    card = json.loads((distilled.path / "model_card.json").read_text())
-    recipe = card["recipe"]
-    assert recipe["name"] == "distil" and distilled.recipe == recipe
-    assert [t["seed"] for t in recipe["teachers"]] == [QUICK.seed + 1, QUICK.seed + 2]
-    assert not any(t["reused"] for t in recipe["teachers"])
+    card = read_card(distilled.path)
+    recipe = card.distillation
+    assert recipe is not None and distilled.distillation == recipe
+    assert card.config.recipe == "distil"
+    assert [t.seed for t in recipe.teachers] == [QUICK.seed + 1, QUICK.seed + 2]
+    assert not any(t.reused for t in recipe.teachers)
     teacher_root = distilled.path.parent / "student-teachers"
-    for i, teacher in enumerate(recipe["teachers"], start=1):
-        assert teacher["path"] == str(teacher_root / f"teacher-{i}")
-        tcard = json.loads((teacher_root / f"teacher-{i}" / "model_card.json").read_text())
-        assert tcard["data"]["validation_rows"] == card["data"]["validation_rows"]
-        assert tcard["hyperparameters"]["split_seed"] == QUICK.seed
-        assert 0 <= teacher["validation"]["weighted_f1"] <= 1
-    assert recipe["teacher_ensemble_validation"]["n"] == card["validation"]["n"]
-    assert set(recipe["seconds"]) == {"teachers", "soft_labels", "student", "total"}
+    for i, teacher in enumerate(recipe.teachers, start=1):
+        assert teacher.path == str(teacher_root / f"teacher-{i}")
+        tcard = read_card(teacher_root / f"teacher-{i}")
+        assert tcard.sources[0].validation_rows == card.sources[0].validation_rows
+        assert tcard.config.split_seed == QUICK.seed
+        assert 0 <= teacher.validation.weighted_f1 <= 1
+    assert card.held_out is not None and recipe.ensemble.n == card.held_out.n
+    assert set(recipe.seconds) == {"teachers", "soft_labels", "student", "total"}
     # the shipped model is one MiniLM like its teachers, not an ensemble
     student_cfg = json.loads((distilled.path / "config.json").read_text())
     teacher_cfg = json.loads((teacher_root / "teacher-1" / "config.json").read_text())
@@ -121,7 +117,8 @@ def test_second_distil_run_reuses_matching_teachers_and_trains_the_same_student(
     teachers_dir = distilled.path.parent / "student-teachers"
     config = replace(TINY_DISTIL, teachers_dir=str(teachers_dir))
     again = train_model(load_labelled(tiny_csv), config, tmp_path / "again", progress=False)
-    assert all(t["reused"] for t in again.recipe["teachers"])
+    assert again.distillation is not None
+    assert all(t.reused for t in again.distillation.teachers)
     assert again.version == distilled.version  # same seed, data and threads: same weights
 
 
@@ -148,17 +145,19 @@ def test_held_out_metrics_in_the_card_match_the_saved_model_scored_again(
     """Validation runs with dropout off: the card's numbers are what `nlp eval` will see."""
     from nlp.sentiment.evaluate import classification_metrics
     from nlp.sentiment.hf import LocalSentimentModel
-    from nlp.sentiment.train import split_data
+    from nlp.sentiment.loop import split_data
 
     _, val = split_data(load_labelled(tiny_csv), TINY_DISTIL)
     model = LocalSentimentModel.load(distilled.path, max_length=16, threads=1)
     again = classification_metrics(val.labels, model.predict_proba(list(val.texts)).argmax(1))
-    card = json.loads((distilled.path / "model_card.json").read_text())
-    assert card["validation"]["confusion_matrix"] == again["confusion_matrix"]
-    teacher_path = distilled.recipe["teachers"][0]["path"]
-    teacher = LocalSentimentModel.load(teacher_path, max_length=16, threads=1)
+    held_out = read_card(distilled.path).held_out
+    assert held_out is not None
+    assert [list(row) for row in held_out.confusion_matrix] == again["confusion_matrix"]
+    assert distilled.distillation is not None
+    first = distilled.distillation.teachers[0]
+    teacher = LocalSentimentModel.load(first.path, max_length=16, threads=1)
     tprobs = teacher.predict_proba(list(val.texts))
-    recorded = distilled.recipe["teachers"][0]["validation"]["confusion_matrix"]
+    recorded = [list(row) for row in first.validation.confusion_matrix]
     assert recorded == classification_metrics(val.labels, tprobs.argmax(1))["confusion_matrix"]
 
 
@@ -172,9 +171,10 @@ def test_eval_on_the_held_out_rows_reproduces_the_model_cards_numbers(
     split = ["--held-out", str(TINY_DISTIL.val_frac), "--split-seed", str(TINY_DISTIL.seed)]
     assert main([*argv, *split]) == 0
     printed = json.loads(capsys.readouterr().out)
-    card = json.loads((distilled.path / "model_card.json").read_text())
-    assert printed["n"] == card["data"]["validation_rows"]
-    assert printed["confusion_matrix"] == card["validation"]["confusion_matrix"]
+    card = read_card(distilled.path)
+    assert card.held_out is not None
+    assert printed["n"] == card.sources[0].validation_rows == card.held_out.n
+    assert printed["confusion_matrix"] == [list(row) for row in card.held_out.confusion_matrix]
 
 
 def test_eval_with_an_impossible_held_out_share_is_a_user_error(
