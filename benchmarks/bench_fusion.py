@@ -5,13 +5,18 @@ to end with the split between feature building, fitting and backtesting, as one 
     .venv/bin/python benchmarks/bench_fusion.py --data ../shared/data --years 4
 
 Data: the newest ``--years`` of Bitstamp's hourly BTC/USD export and the BTC daily on-chain
-file from ``--data`` (or ``CRYPTOSENSE_REAL_DATA``); without them, a seeded random walk of the
-same length (said so in the output). The arm timed is price + on-chain, the fusion settings'
-defaults (365-day rolling train window, 30-day test windows = monthly retraining, horizon
-1 day = 24 bars, 200 trees of depth 3), ``--threads`` model threads.
+file from ``--data`` (or ``CRYPTOSENSE_REAL_DATA``), read the way the service reads them: the
+project's importers (``cryptosense import prices|onchain``: swapped volume columns repaired,
+the still-open candle dropped) into a SQLite store in a temporary folder, then
+:class:`fusion.store_provider.StoreProvider`. Without the files, a seeded random walk of the
+same length goes through the same store (said so in the output). The arm timed is price +
+on-chain, the fusion settings' defaults (365-day rolling train window, 30-day test windows =
+monthly retraining, horizon 1 day = 24 bars, 200 trees of depth 3), ``--threads`` model
+threads.
 
 End to end = features + target + folds + walk-forward (fit and predict per fold) + positions,
-backtest and metrics; reading the CSV files is timed apart. Two baselines, measured in the
+backtest and metrics; importing the files and reading them back from the store are timed
+apart. Two baselines, measured in the
 same run:
 
 - features: the naive live-style path, rebuilding the features from all history up to T for
@@ -32,7 +37,9 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,36 +50,81 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from collectors.importers.onchain_csv import import_onchain_csv  # noqa: E402
+from collectors.importers.prices_csv import import_price_csv  # noqa: E402
+from core.records import Candle  # noqa: E402
 from core.settings import FusionSettings  # noqa: E402
+from core.store import Store  # noqa: E402
 from fusion.backtest import annual_vol, bar_returns, positions, run_backtest  # noqa: E402
 from fusion.data import FrameProvider, MarketData, bars_per_year, horizon_bars  # noqa: E402
 from fusion.features import build_features, feature_row  # noqa: E402
 from fusion.metrics import performance  # noqa: E402
+from fusion.store_provider import StoreProvider  # noqa: E402
 from fusion.target import direction, forward_return  # noqa: E402
 from fusion.walkforward import plan_folds, run_walkforward, window_bars  # noqa: E402
-from tests.fusion import market_files, synthetic  # noqa: E402
 
 log = logging.getLogger("bench_fusion")
 
 TARGET_S = 60.0
 GROUPS = ("price", "onchain")
+PRICES = "market/ohlcv/bitstamp_btcusd_1h.csv"
+ONCHAIN = "market/onchain/btc_daily_2016_2022.csv"
 
 
-def load(data: Path | None, years: float) -> tuple[MarketData, str, float]:
-    began = time.perf_counter()
-    if data is not None and (data / "market/ohlcv/bitstamp_btcusd_1h.csv").is_file():
-        candles = market_files.btc_hourly(data)
-        onchain = market_files.onchain(data, "BTC")
-        source = "Bitstamp BTC/USD 1h + btc_daily_2016_2022 on-chain"
-    else:
-        n = int(years * 8760)
-        candles = synthetic.candles(n, "1h", seed=7, start=pd.Timestamp("2018-01-01", tz="UTC"))
-        onchain = synthetic.onchain(n // 24 + 2, seed=8, start=pd.Timestamp("2018-01-01", tz="UTC"))
-        source = "synthetic random walk (real data not found)"
-    start = candles.index[-1] - pd.Timedelta(days=365 * years)
-    candles = candles.loc[candles.index > start]
-    md = MarketData.of("BTC", "1h", candles, onchain)
-    return md, source, time.perf_counter() - began
+def random_walk(store: Store, n: int, seed: int = 7) -> None:
+    """Hourly candles of a seeded random walk ending now-ish, into ``store`` (no real data)."""
+    rng = np.random.default_rng(seed)
+    close = 10_000.0 * np.exp(np.cumsum(0.01 * rng.standard_normal(n)))
+    open_ = np.concatenate([[10_000.0], close[:-1]])
+    spread = np.abs(rng.standard_normal(n)) * 0.005 * close
+    volume = rng.lognormal(3.0, 0.5, n)
+    times = pd.date_range("2018-08-21", periods=n, freq="h", tz="UTC")
+    store.market.add_candles(
+        [
+            Candle(
+                exchange="bitstamp",
+                pair="BTC/USD",
+                timeframe="1h",
+                ts=t.to_pydatetime(),
+                open=float(o),
+                high=float(max(o, c) + sp),
+                low=float(min(o, c) - sp),
+                close=float(c),
+                volume_base=float(v),
+                ingested_at=(t + pd.Timedelta(hours=1)).to_pydatetime(),
+            )
+            for t, o, c, sp, v in zip(times, open_, close, spread, volume, strict=True)
+        ]
+    )
+
+
+def load(data: Path | None, years: float, folder: Path) -> tuple[MarketData, dict[str, Any]]:
+    """The newest ``years`` of hourly BTC through the importers, the store and its provider."""
+    store = Store.open(f"sqlite:///{folder / 'cryptosense.db'}")
+    try:
+        began = time.perf_counter()
+        if data is not None and (data / PRICES).is_file() and (data / ONCHAIN).is_file():
+            prices = import_price_csv(
+                data / PRICES, store, exchange="bitstamp", pair="BTC/USD", timeframe="1h"
+            ).as_dict()
+            onchain = import_onchain_csv(data / ONCHAIN, store, asset="BTC").as_dict()
+            source = (
+                f"{PRICES} + {ONCHAIN} through the project's importers "
+                f"({prices.get('stored')} candles, {onchain.get('stored')} on-chain values)"
+            )
+        else:
+            random_walk(store, int(years * 8760))
+            source = "synthetic random walk through the store (real data not found)"
+        t_import = time.perf_counter() - began
+        began = time.perf_counter()
+        provider = StoreProvider(store, exchange="bitstamp", pairs={"BTC": "BTC/USD"})
+        md = provider.market_data("BTC", "1h")
+        t_read = time.perf_counter() - began
+    finally:
+        store.close()
+    start = md.candles.index[-1] - pd.Timedelta(days=365 * years)
+    md = replace(md, candles=md.candles.loc[md.candles.index > start])  # on-chain: all of it
+    return md, {"data": source, "import_s": round(t_import, 2), "store_read_s": round(t_read, 2)}
 
 
 def fit_baseline(frame_values: pd.DataFrame, label: pd.Series, rows: np.ndarray) -> float:
@@ -204,15 +256,15 @@ def main(argv: list[str] | None = None) -> int:
         "cpus_usable": len(os.sched_getaffinity(0)),
         "load_avg_before": [round(x, 2) for x in os.getloadavg()],
     }
-    md, source, t_load = load(args.data, args.years)
-    report["data"] = source
-    report["read_files_s"] = round(t_load, 2)
+    with tempfile.TemporaryDirectory(prefix="bench-fusion-") as folder:
+        md, loaded = load(args.data, args.years, Path(folder))
+    report |= loaded
     settings = FusionSettings(threads=args.threads)
     report["settings"] = {
         k: settings.model_dump()[k]
         for k in ("horizon", "train_days", "test_days", "embargo_days", "threads", "window")
     } | {"n_estimators": settings.model.n_estimators, "max_depth": settings.model.max_depth}
-    log.info("walk-forward over %d bars (%s)", len(md.candles), source)
+    log.info("walk-forward over %d bars (%s)", len(md.candles), loaded["data"])
     report |= run(md, settings, args.sample)
     report["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     sys.stdout.write(json.dumps(report, indent=1) + "\n")

@@ -204,12 +204,113 @@ class IngestWarning(_Record):
 
 
 class Signal(_Record):
-    """A fusion model's output for one asset at one time (issue: fusion)."""
+    """A fusion signal for one asset at one decision time (fusion/live.py makes and stores them).
+
+    ``ts`` is the decision time: the close of the newest bar known when the signal was made
+    (``asof``). ``prob_up`` is the calibrated P(up) over ``horizon``, None when there is no
+    (promoted) model; ``action`` is what the gates left of the model's proposal (``long``,
+    ``short``, ``flat``, ``hold`` or ``no model``) with every ``reasons``; ``contributions``
+    are each feature's share of the log-odds; ``data_age_bars`` says how fresh the candles were.
+    The fields after ``features_asof`` came with the store's signals table and have defaults,
+    so a bare signal still builds.
+    """
 
     asset: str
     ts: datetime
     horizon: str
-    prob_up: float
+    prob_up: float | None = None
     action: str
-    model_version: str
+    model_version: str | None = None
     features_asof: datetime
+    timeframe: str = "1d"
+    position: float = 0.0
+    reasons: tuple[str, ...] = ()
+    contributions: dict[str, float] = Field(default_factory=dict)
+    data_age_bars: float | None = None
+    asof: datetime | None = None
+
+    @field_validator("ts", "features_asof", "asof")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else ensure_utc(v)
+
+
+class SignalOutcome(_Record):
+    """What happened to a stored signal at its horizon: the forward ledger's row.
+
+    Keyed like its signal (asset, timeframe, horizon, ts). Filled at the open of the bar
+    that starts at ``ts``, marked at the close of the bar that ends at ``ts + horizon``;
+    written once that close is known (``resolved_at``), never changed after.
+    """
+
+    asset: str
+    timeframe: str
+    horizon: str
+    ts: datetime
+    position: float
+    fill_price: float
+    exit_price: float
+    realised_return: float
+    net_return: float
+    hit: float | None = None
+    resolved_at: datetime
+
+    @field_validator("ts", "resolved_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return ensure_utc(v)
+
+
+class StudyRun(_Record):
+    """One recorded walk-forward study (``fusion backtest``, ``fusion train``): what it stood
+    on, enough to repeat it to the digit, and its report card as written (JSON text)."""
+
+    id: int | None = None
+    asset: str
+    timeframe: str
+    created_at: datetime
+    config: dict[str, Any] = Field(description="settings, study choices and data source")
+    data: dict[str, Any] = Field(description="range and rows of each input, content hash")
+    content_sha256: str
+    code: dict[str, Any]
+    seed: int
+    data_first: datetime | None = None
+    data_last: datetime | None = None
+    chosen: str
+    gate_passed: bool
+    verdict: str
+    card_sha256: str
+    card_json: str
+    json_path: str | None = None
+    html_path: str | None = None
+
+    @field_validator("created_at", "data_first", "data_last")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else ensure_utc(v)
+
+
+class RegisteredModel(_Record):
+    """A live fusion model in the registry: the newest entry of an asset and timeframe is the
+    one that signals, and only when ``promoted`` (its walk-forward card passed the gate);
+    otherwise the asset's signal is "no model" with ``reasons``."""
+
+    id: int | None = None
+    asset: str
+    timeframe: str
+    horizon: str
+    version: str
+    created_at: datetime
+    promoted: bool
+    reasons: tuple[str, ...] = ()
+    run_id: int | None = None
+    groups: tuple[str, ...] = ()
+    train_first: datetime | None = None
+    train_last: datetime | None = None
+    sentiment_version: str | None = None
+    model_json: str
+
+    @field_validator("created_at", "train_first", "train_last")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else ensure_utc(v)

@@ -24,6 +24,7 @@ from cryptosense.commands import (
     collect,
     db,
     embed,
+    fusion,
     imports,
     index,
     nlp,
@@ -50,6 +51,7 @@ COMMANDS = (
     serve,
     run,
     db,
+    fusion,
 )
 
 

@@ -5,7 +5,9 @@ offline demo feeds served from 127.0.0.1 through the same collector), the sentim
 (from :mod:`nlp.sentiment.lifecycle`: on a first start without the hub, the quick seed model,
 trained in about a minute) and the FastAPI app. The API is up at once; points appear as soon
 as the first documents are scored. When the lifecycle says a better model is due, the
-pipeline trains it in a background thread and switches once it has scored everything.
+pipeline trains it in a background thread and switches once it has scored everything. Each
+step also gives :class:`fusion.live.FusionJob` its turn: the current fusion signal of every
+covered asset on its own schedule, stored, and the forward ledger updated.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from core.times import utcnow
 
 if TYPE_CHECKING:
     from collectors.live.demo import DemoFeedServer
+    from fusion.live import FusionJob
     from nlp.sentiment.base import SentimentModel
     from nlp.sentiment.lifecycle import ModelLifecycle, ServedModel, Upgrade
     from nlp.vectors.service import VectorSearch
@@ -96,6 +99,7 @@ class Pipeline:
         self._served: ServedModel | None = None
         self._upgrade_asked = False
         self.stop_event = threading.Event()
+        self.fusion: FusionJob | None = None
 
     def lifecycle(self) -> ModelLifecycle:
         if self._lifecycle is None:
@@ -129,9 +133,38 @@ class Pipeline:
             else "running"
         )
         embedded = self._embed(self.model().version)
+        signals = self._signal()
         self.status.scored += scored
         self.status.last_step_at = utcnow().isoformat()
-        return {"polled": len(outcomes), "scored": scored, "embedded": embedded}
+        return {
+            "polled": len(outcomes),
+            "scored": scored,
+            "embedded": embedded,
+            "signals": signals,
+        }
+
+    def _signal(self) -> int:
+        """The fusion job's turn (it keeps its own schedule): signals stored this time. A
+        failure there is reported and does not cost the step what it collected and scored."""
+        if self.fusion is None:
+            from fusion.live import FusionJob
+
+            self.fusion = FusionJob(self.store, self.settings.prices, self.settings.fusion)
+        try:
+            report = self.fusion.step(utcnow())
+        except Exception as err:  # visible in /healthz, like a failed step
+            log.exception("fusion signals failed")
+            self._report_error(f"fusion: {type(err).__name__}: {err}")
+            return 0
+        if report is None:
+            return 0
+        for problem in report.errors:  # one asset's bad data or model; the others went on
+            self._report_error(f"fusion: {problem}")
+        return report.stored
+
+    def _report_error(self, message: str) -> None:
+        if message not in self.status.errors:
+            self.status.errors = [*self.status.errors[-9:], message]
 
     def _ask_for_upgrade(self) -> None:
         """Once per start: if the lifecycle has a better model due, train it in the background."""

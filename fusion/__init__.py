@@ -18,5 +18,14 @@ surface, by module:
   timeframe, now, model, settings, gate=, drift=, day_return=) -> LiveSignal`` (``.record()``
   is the stored ``core.records.Signal``); ``fusion.model.FusionModel.save/load``.
 - ``fusion.gates``: ``promotion_gate``, ``risk_gate``, ``risk_context``;
-  ``fusion.drift``: ``drift_report``; ``fusion.ledger``: ``build_ledger``.
+  ``fusion.drift``: ``drift_report``; ``fusion.ledger``: ``build_ledger``, ``summarise``.
+
+Over the store (what the commands and the service call):
+
+- ``fusion.store_provider``: :class:`StoreProvider` (``from_settings(store, prices, fusion)``).
+- ``fusion.runs``: ``run_recorded_study`` (the card written, the run recorded),
+  ``reports_dir``; ``fusion.figures``: ``summary_lines``, ``markdown_table``.
+- ``fusion.registry``: ``train_and_register`` (promoted on its card), ``ModelCache``.
+- ``fusion.live``: ``make_signal``, ``store_signal``, ``update_ledger``, ``ledger_summary``,
+  :class:`FusionJob` (``step(now)``: the service's schedule).
 """

@@ -302,8 +302,9 @@ def iso(t: pd.Timestamp | datetime) -> str:
 class DataProvider(Protocol):
     """Market data for an asset and timeframe as known at ``asof`` (None: everything).
 
-    Implementations: :class:`FrameProvider` (frames in memory) and, next, one over the store.
-    Both must pass tests/fusion/provider_contract.py.
+    Implementations: :class:`FrameProvider` (frames in memory) and
+    :class:`fusion.store_provider.StoreProvider` (the store, as-of reads in SQL). Both pass
+    tests/fusion/provider_contract.py.
     """
 
     def assets(self) -> list[str]: ...

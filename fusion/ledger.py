@@ -101,13 +101,27 @@ def build_ledger(
     hits = rows["hit"]
     rows["running_hit_rate"] = hits.expanding().mean().where(hits.notna()).ffill()
     rows["cumulative_net_return"] = np.nancumsum(net)
+    return Ledger(rows=rows, summary=summarise(rows, dead_zone_bps=dead_zone_bps))
+
+
+def summarise(rows: pd.DataFrame, *, dead_zone_bps: float = 0.0) -> LedgerSummary:
+    """The track record of ledger rows (columns ``status``, ``prob_up``, ``position``,
+    ``realised_return``, ``hit``, ``net_return``): :func:`build_ledger`'s, or the store's
+    resolved outcomes beside its pending signals."""
+    status = rows["status"].to_numpy(str)
+    known = status == "resolved"
+    ret = rows["realised_return"].to_numpy(np.float64)
+    w = rows["position"].to_numpy(np.float64)
+    hit = rows["hit"].to_numpy(np.float64)
+    net = rows["net_return"].to_numpy(np.float64)
+    traded = known & (w != 0)
     dz = dead_zone_bps / 10_000.0
     moved = known & (np.abs(np.nan_to_num(ret)) > dz)
     up = np.where(moved, (ret > 0).astype(float), np.nan)
-    p = rows["prob_up"].to_numpy()
+    p = rows["prob_up"].to_numpy(np.float64)
     ok = moved & np.isfinite(p)
     resolved_net = net[known]
-    summary = LedgerSummary(
+    return LedgerSummary(
         signals=len(rows),
         resolved=int(known.sum()),
         pending=int((status == "pending").sum()),
@@ -119,4 +133,3 @@ def build_ledger(
         calibration_error=calibration_error(p, up) if ok.any() else None,
         brier=float(np.mean((p[ok] - up[ok]) ** 2)) if ok.any() else None,
     )
-    return Ledger(rows=rows, summary=summary)

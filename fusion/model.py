@@ -208,9 +208,14 @@ class FusionModel:
 
     @classmethod
     def load(cls, path: Path) -> FusionModel:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_json(path.read_text(encoding="utf-8"), what=str(path))
+
+    @classmethod
+    def from_json(cls, text: str, *, what: str = "model") -> FusionModel:
+        """The model :meth:`to_json` wrote (a file, or the store's registry entry)."""
+        doc = json.loads(text)
         if doc.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a fusion model file of format {FORMAT}")
+            raise ValueError(f"{what}: not a fusion model of format {FORMAT}")
         booster = _xgboost().Booster()
         booster.load_model(bytearray(json.dumps(doc["booster"]).encode()))
         booster.set_param({"nthread": doc["threads"]})

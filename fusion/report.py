@@ -293,6 +293,11 @@ def write_card(data: dict[str, Any], directory: Path, stem: str | None = None) -
     stem = stem or f"fusion-{data['asset']}-{data['timeframe']}"
     json_path = directory / f"{stem}.json"
     html_path = directory / f"{stem}.html"
-    json_path.write_text(card_json(data), encoding="utf-8")
-    html_path.write_text(card_html(data), encoding="utf-8")
+    text = card_json(data)
+    # The page is rendered from the JSON as written (its keys sorted), so the same JSON
+    # always gives the same page, whether just computed or read back from the store.
+    for path, content in ((json_path, text), (html_path, card_html(json.loads(text)))):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)  # a reader never sees half a card
     return json_path, html_path

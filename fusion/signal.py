@@ -29,7 +29,7 @@ from fusion.data import (
 )
 from fusion.drift import DriftReport
 from fusion.features.base import CustomFeature, Group
-from fusion.features.builder import build_features
+from fusion.features.builder import FeatureFrame, build_features
 from fusion.gates import NO_MODEL, GateDecision, risk_context, risk_gate
 from fusion.model import FusionModel
 from fusion.target import direction, forward_return
@@ -59,6 +59,34 @@ def fit_live_model(
     frame = build_features(md, extra)
     groups = tuple(groups or live_groups(md))
     h = horizon_bars(md.timeframe, settings.horizon)
+    rows, up = _live_rows(md, frame, settings, groups)
+    fitted = fit_window(frame, up, frame.columns(groups), rows, settings, h)
+    if isinstance(fitted, str):
+        raise FusionDataError(f"cannot fit a live model for {md.asset} {md.timeframe}: {fitted}")
+    return fitted
+
+
+def live_window(
+    md: MarketData,
+    settings: FusionSettings,
+    groups: Sequence[Group],
+    extra: Sequence[CustomFeature] = (),
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last decision time of the rows :func:`fit_live_model` trains on (trees and
+    calibration slice together): the drift check's reference window."""
+    frame = build_features(md, extra)
+    rows, _up = _live_rows(md, frame, settings, groups)
+    if not len(rows):
+        return None
+    times = frame.values.index
+    return times[rows[0]], times[rows[-1]]
+
+
+def _live_rows(
+    md: MarketData, frame: FeatureFrame, settings: FusionSettings, groups: Sequence[Group]
+) -> tuple[np.ndarray, pd.Series]:
+    """The newest train window's usable, labelled rows, and the labels."""
+    h = horizon_bars(md.timeframe, settings.horizon)
     by_close = md.candles.set_axis(frame.values.index)
     up = direction(forward_return(by_close, h), settings.dead_zone_bps)
     train, _test, _embargo = window_bars(md.bar, settings)
@@ -66,10 +94,7 @@ def fit_live_model(
     rows = np.flatnonzero(usable)
     if len(rows):
         rows = rows[rows > rows[-1] - train]
-    fitted = fit_window(frame, up, frame.columns(groups), rows, settings, h)
-    if isinstance(fitted, str):
-        raise FusionDataError(f"cannot fit a live model for {md.asset} {md.timeframe}: {fitted}")
-    return fitted
+    return rows, up
 
 
 @dataclass(frozen=True)
@@ -95,10 +120,16 @@ class LiveSignal:
             asset=self.asset,
             ts=self.t,
             horizon=self.horizon,
-            prob_up=float("nan") if self.prob_up is None else self.prob_up,
+            prob_up=self.prob_up,
             action=self.action,
-            model_version=self.model_version or NO_MODEL,
+            model_version=self.model_version,
             features_asof=self.t,
+            timeframe=self.timeframe,
+            position=self.position,
+            reasons=self.reasons,
+            contributions=self.contributions,
+            data_age_bars=self.data_age_bars,
+            asof=self.asof,
         )
 
 
@@ -152,7 +183,8 @@ def live_signal(
         )
 
     if model is None:
-        return signal(NO_MODEL, None, 0.0, ("no trained model",))
+        why = gate.reasons if gate is not None and not gate.passed else ("no trained model",)
+        return signal(NO_MODEL, None, 0.0, why)
     if gate is not None and not gate.passed:
         return signal(NO_MODEL, None, 0.0, gate.reasons)
     frame = build_features(md, extra)

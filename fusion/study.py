@@ -19,7 +19,7 @@ invented to fill it. Each arm reports how much history it stands on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.0, 0.02, 0.05)
+#: Settings of the live service only: they cannot change a study, so the manifest (and with it
+#: the card's bytes) leaves them out.
+LIVE_ONLY_SETTINGS: frozenset[str] = frozenset({"live_timeframe", "signal_interval_s"})
 
 
 @dataclass(frozen=True)
@@ -138,9 +141,13 @@ def run_study(
     *,
     extra: Sequence[CustomFeature] = (),
     progress: Progress | None = None,
+    source: Mapping[str, Any] | None = None,
 ) -> Study:
     """Run the whole study on ``md``; raises :class:`FusionDataError` with one clear line when
-    the data cannot carry it (no bars in range, too few bars for one fold)."""
+    the data cannot carry it (no bars in range, too few bars for one fold).
+
+    ``progress(what, done, total)`` hears of each finished walk-forward; ``source`` (where
+    the data came from, e.g. a provider's ``describe()``) goes into the manifest."""
     spec = (spec or StudySpec()).resolved(settings)
     if spec.test_to is not None:
         md = md.asof_view(spec.test_to)
@@ -243,7 +250,7 @@ def run_study(
     manifest = {
         "asset": md.asset,
         "timeframe": md.timeframe,
-        "settings": settings.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json", exclude=set(LIVE_ONLY_SETTINGS)),
         "study": {
             "horizons": list(spec.horizons),
             "thresholds": list(spec.thresholds),
@@ -255,6 +262,7 @@ def run_study(
             **md.span(),
             "content_sha256": md.content_hash(),
             "onchain_lag": str(md.onchain_lag),
+            **({"source": dict(source)} if source is not None else {}),
         },
         "code": code_version(),
         "seed": settings.seed,

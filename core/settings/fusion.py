@@ -183,12 +183,19 @@ class FusionSettings(Section):
         le=24,
         description="blocks of the combinatorially symmetric cross-validation (even)",
     )
+    live_timeframe: str = Field(
+        default="1d",
+        description="bars of the live signal (cryptosense run, fusion signal/train defaults)",
+    )
+    signal_interval_s: float = Field(
+        default=900.0, gt=0, description="how often cryptosense run makes the live signals"
+    )
     model: FusionModelSettings = FusionModelSettings()
     gate: FusionGateSettings = FusionGateSettings()
     risk: FusionRiskSettings = FusionRiskSettings()
     drift: FusionDriftSettings = FusionDriftSettings()
 
-    @field_validator("horizon", "onchain_lag")
+    @field_validator("horizon", "onchain_lag", "live_timeframe")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)

@@ -14,6 +14,8 @@ attribute          module                  holds
 ``index``          :mod:`.index`           index points and what the index builder reads
 ``market``         :mod:`.market`          candles and on-chain values
 ``sources``        :mod:`.sources`         collector state and health, ingest warnings
+``signals``        :mod:`.signals`         live fusion signals and their outcomes (ledger)
+``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -36,7 +38,9 @@ from core.store.index import IndexRepository, ScoredDoc
 from core.store.market import MarketRepository
 from core.store.migrate import SchemaState
 from core.store.scores import ScoreCache, ScoreRepository
+from core.store.signals import SignalRepository
 from core.store.sources import SourceRepository
+from core.store.studies import StudyRepository
 
 if TYPE_CHECKING:
     from core.paths import DataPaths
@@ -67,6 +71,8 @@ class Store:
         self.index = IndexRepository(db)
         self.market = MarketRepository(db)
         self.sources = SourceRepository(db)
+        self.signals = SignalRepository(db)
+        self.studies = StudyRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:

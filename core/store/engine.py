@@ -10,6 +10,8 @@ on :meth:`Database.insert`), which speaks each dialect's ``ON CONFLICT``.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +28,9 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from core.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+#: How long a SQLite connection waits for another one's lock before "database is locked".
+SQLITE_BUSY_S = 30.0
 
 
 class Database:
@@ -99,7 +104,7 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
                 raise StoreUnavailable(
                     f"cannot create the folder of {mask_url(url)} ({err.strerror or err})"
                 ) from None
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_S}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
@@ -137,7 +142,29 @@ def unavailable(url: str, err: BaseException) -> StoreUnavailable:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    journal_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def journal_wal(cur: Any, *, patience_s: float = SQLITE_BUSY_S) -> None:
+    """Switch the database file to WAL (the mode stays with the file).
+
+    Processes that open a new file at the same moment (services starting together) can each
+    hold a read lock and want the write lock the switch needs; SQLite refuses one of them at
+    once with "database is locked" instead of waiting, as waiting could deadlock, so the
+    busy timeout does not help there. The refused one tries again, for as long as the busy
+    timeout would have waited.
+    """
+    deadline = time.monotonic() + patience_s
+    delay = 0.01
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)

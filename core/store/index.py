@@ -100,6 +100,32 @@ class IndexRepository:
                 rows.reverse()
             return [IndexPoint.model_validate(r.model_dump()) for r in rows]
 
+    def known_points(
+        self,
+        asset: str,
+        model_version: str,
+        *,
+        freq: Frequency | None = None,
+        asof: datetime | None = None,
+    ) -> list[IndexPoint]:
+        """Every family's points of one asset and model version that were known at ``asof``
+        (``point.asof <= asof``; None: all), by frequency, family and bucket: what fusion
+        reads as of a time."""
+        with self._db.session() as s:
+            q = select(IndexPointRow).where(
+                IndexPointRow.asset == asset, IndexPointRow.model_version == model_version
+            )
+            if freq is not None:
+                q = q.where(IndexPointRow.freq == freq.value)
+            if asof is not None:
+                q = q.where(col(IndexPointRow.asof) <= asof)
+            rows = s.exec(
+                q.order_by(
+                    col(IndexPointRow.freq), col(IndexPointRow.family), col(IndexPointRow.ts)
+                )
+            ).all()
+            return [IndexPoint.model_validate(r.model_dump()) for r in rows]
+
     def window(
         self, model_version: str, freq: Frequency, *, start: datetime, end: datetime
     ) -> list[IndexPoint]:

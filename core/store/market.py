@@ -41,6 +41,36 @@ class MarketRepository:
             ).all()
             return [Candle.model_validate(r.model_dump()) for r in rows]
 
+    def candle_rows(
+        self, exchange: str, pair: str, timeframe: str, *, open_by: datetime | None = None
+    ) -> list[tuple[datetime, float, float, float, float, float]]:
+        """One series as plain ``(ts, open, high, low, close, volume_base)`` tuples, oldest
+        first, for readers that build frames (fusion reads tens of thousands of bars; records
+        would cost more than the query). ``open_by``: only bars that opened at or before it
+        (the caller turns "closed by T" into "opened by T - timeframe")."""
+        q = sa_select(
+            col(CandleRow.ts),
+            col(CandleRow.open),
+            col(CandleRow.high),
+            col(CandleRow.low),
+            col(CandleRow.close),
+            col(CandleRow.volume_base),
+        ).where(*_series(exchange, pair, timeframe))
+        if open_by is not None:
+            q = q.where(col(CandleRow.ts) <= open_by)
+        with self._db.session() as s:
+            return [tuple(r) for r in s.execute(q.order_by(col(CandleRow.ts))).all()]
+
+    def timeframes(self, exchange: str, pair: str) -> list[str]:
+        """Timeframes with stored candles of one pair, sorted."""
+        with self._db.session() as s:
+            rows = s.exec(
+                select(CandleRow.timeframe)
+                .where(CandleRow.exchange == exchange, CandleRow.pair == pair)
+                .distinct()
+            ).all()
+            return sorted(rows)
+
     def last_candle_ts(self, exchange: str, pair: str, timeframe: str) -> datetime | None:
         result: datetime | None = self._db.one(
             sa_select(func.max(CandleRow.ts)).where(*_series(exchange, pair, timeframe))
@@ -62,6 +92,41 @@ class MarketRepository:
             sa_select(func.max(OnchainRow.day)).where(*_onchain(asset, source))
         )
         return result
+
+    def onchain_sources(self, asset: str) -> list[tuple[str, date, int]]:
+        """Each source of an asset's on-chain values: ``(source, newest day, values)``."""
+        with self._db.session() as s:
+            rows = s.execute(
+                sa_select(col(OnchainRow.source), func.max(OnchainRow.day), func.count())
+                .where(col(OnchainRow.asset) == asset)
+                .group_by(OnchainRow.source)
+                .order_by(OnchainRow.source)
+            ).all()
+            return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def onchain_metrics(self, asset: str, source: str) -> list[str]:
+        """Metric ids stored for an asset from one source, sorted."""
+        with self._db.session() as s:
+            rows = s.exec(
+                select(OnchainRow.metric)
+                .where(OnchainRow.asset == asset, OnchainRow.source == source)
+                .distinct()
+            ).all()
+            return sorted(rows)
+
+    def onchain_rows(
+        self, asset: str, source: str, *, through: date | None = None
+    ) -> list[tuple[date, str, float]]:
+        """An asset's values from one source as ``(day, metric, value)`` tuples, by day then
+        metric; ``through``: days up to and including it (publication lags are the caller's)."""
+        q = sa_select(col(OnchainRow.day), col(OnchainRow.metric), col(OnchainRow.value)).where(
+            *_onchain(asset, source)
+        )
+        if through is not None:
+            q = q.where(col(OnchainRow.day) <= through)
+        with self._db.session() as s:
+            rows = s.execute(q.order_by(col(OnchainRow.day), col(OnchainRow.metric))).all()
+            return [(r[0], r[1], float(r[2])) for r in rows]
 
     def count_onchain(self, asset: str, source: str) -> int:
         """Stored on-chain values of one asset from one source."""

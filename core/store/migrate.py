@@ -43,7 +43,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from core.store.engine import mask_url, sqlite_path
+from core.store.engine import journal_wal, mask_url, sqlite_path
 from core.store.errors import SchemaError
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ def _sqlite_migration_engine(url: str) -> Engine:
 
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
-        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        journal_wal(dbapi_conn.cursor())
 
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")

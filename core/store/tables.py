@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, MetaData
+from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, MetaData
 from sqlmodel import Field, SQLModel
 
 from core.store.types import utc_field
@@ -159,6 +159,102 @@ class IngestWarningRow(SQLModel, table=True):
     reason: str = Field(max_length=200)
     detail: str = ""
     at: datetime = utc_field(nullable=False)
+
+
+class SignalRow(SQLModel, table=True):
+    """A live fusion signal, one per asset, timeframe, horizon and decision time: the first
+    one made for a bar stands (a published signal never changes after the fact)."""
+
+    __tablename__ = "fusion_signals"
+    __table_args__ = (Index("ix_fusion_signals_asof", "asof"),)
+
+    asset: str = Field(primary_key=True, max_length=12)
+    timeframe: str = Field(primary_key=True, max_length=8)
+    horizon: str = Field(primary_key=True, max_length=8)
+    ts: datetime = utc_field(primary_key=True)
+    asof: datetime = utc_field(nullable=False)
+    model_version: str | None = Field(default=None, max_length=64)
+    prob_up: float | None = None
+    action: str = Field(max_length=16)
+    position: float
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    contributions: dict[str, float] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    data_age_bars: float | None = None
+    features_asof: datetime = utc_field(nullable=False)
+
+
+class SignalOutcomeRow(SQLModel, table=True):
+    """The forward ledger: a signal joined with what happened at its horizon, written once."""
+
+    __tablename__ = "fusion_ledger"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["asset", "timeframe", "horizon", "ts"],
+            [f"fusion_signals.{c}" for c in ("asset", "timeframe", "horizon", "ts")],
+        ),
+    )
+
+    asset: str = Field(primary_key=True, max_length=12)
+    timeframe: str = Field(primary_key=True, max_length=8)
+    horizon: str = Field(primary_key=True, max_length=8)
+    ts: datetime = utc_field(primary_key=True)
+    position: float
+    fill_price: float
+    exit_price: float
+    realised_return: float
+    net_return: float
+    hit: float | None = None
+    resolved_at: datetime = utc_field(nullable=False)
+
+
+class StudyRunRow(SQLModel, table=True):
+    """A recorded walk-forward study and its report card (the JSON text as written)."""
+
+    __tablename__ = "fusion_runs"
+    __table_args__ = (Index("ix_fusion_runs_asset_timeframe", "asset", "timeframe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset: str = Field(max_length=12)
+    timeframe: str = Field(max_length=8)
+    created_at: datetime = utc_field(nullable=False)
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    content_sha256: str = Field(max_length=64)
+    code: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    seed: int
+    data_first: datetime | None = utc_field(nullable=True)
+    data_last: datetime | None = utc_field(nullable=True)
+    chosen: str = Field(max_length=40)
+    gate_passed: bool
+    verdict: str
+    card_sha256: str = Field(max_length=64)
+    card_json: str
+    json_path: str | None = None
+    html_path: str | None = None
+
+
+class FusionModelRow(SQLModel, table=True):
+    """The live model registry: the newest entry of an asset and timeframe signals."""
+
+    __tablename__ = "fusion_models"
+    __table_args__ = (Index("ix_fusion_models_asset_timeframe", "asset", "timeframe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset: str = Field(max_length=12)
+    timeframe: str = Field(max_length=8)
+    horizon: str = Field(max_length=8)
+    version: str = Field(max_length=64)
+    created_at: datetime = utc_field(nullable=False)
+    promoted: bool
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    run_id: int | None = Field(default=None, foreign_key="fusion_runs.id")
+    groups: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    train_first: datetime | None = utc_field(nullable=True)
+    train_last: datetime | None = utc_field(nullable=True)
+    sentiment_version: str | None = Field(default=None, max_length=120)
+    model_json: str
 
 
 #: The schema these classes describe: what the migrations must build (alembic compares them).

@@ -11,6 +11,8 @@ Layout::
     nlp/        ``nlp train|eval|bench`` (eval lives in evaluate.py: ``eval`` is a builtin)
     index/      ``index rebuild``
     db/         ``db current|upgrade``
+    fusion/     ``fusion backtest|report|train|signal|lookahead`` (common.py: market flags,
+                progress)
 
 To add a command ``cryptosense foo``:
 

@@ -7,6 +7,11 @@ level carries over, as the served index does. A bucket's row is known at its poi
 ``asof`` (never before the bucket ends); each decision time T takes the newest row known by
 T. Hourly and shorter bars read the hourly index, daily and longer bars the daily one: the
 choice depends on the timeframe only, so it cannot change with how much history is known.
+
+A quiet bucket is not a dead feed: once :data:`MAX_QUIET` has passed since the newest bucket
+with a point, the features are missing and the group is not covered, as an on-chain series
+that stops is not carried forward (without this an archive that ends reads as weeks of "no
+news", and an ablation would grade sentiment on a period with no sentiment data at all).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from fusion.features.base import FeatureSpec
 
 NEWS = "news"
 ALL = "all"
+#: Longest run of buckets without a point that still counts as quiet rather than missing.
+MAX_QUIET = pd.Timedelta(days=3)
 
 
 def index_freq(bar: pd.Timedelta) -> str:
@@ -98,12 +105,17 @@ def bucket_features(
         },
         index=grid,
     )
+    # Buckets since the newest one with a point; past MAX_QUIET the feed is taken as stopped.
+    pos = np.arange(len(grid))
+    last_point = pd.Series(np.where(a["n_docs"].notna(), pos, np.nan), index=grid).ffill()
+    alive = (pos - last_point.to_numpy()) * width <= MAX_QUIET
+    out.loc[~alive, :] = np.nan
     known = pd.Series(grid + width, index=grid)
     late = points.groupby("ts")["asof"].max().reindex(grid)
     # A bucket's row is known when its own points are, and never before the rows before it
     # (changes and carried levels read them): the running maximum keeps that order.
     out["_available_at"] = known.where(late.isna(), np.maximum(known, late)).cummax()
-    out["_warm"] = np.arange(len(grid)) >= k
+    out["_warm"] = (pos >= k) & alive
     return out
 
 

@@ -146,3 +146,20 @@ def test_earliest_ingested_among_late_scores(store: Store) -> None:
     since = T0 + timedelta(minutes=100)
     assert store.index.earliest_ingested_scored_since("m1", since) == early.ingested_at
     assert store.index.earliest_ingested_scored_since("m1", T0 + 3 * HOUR) is None
+
+
+def test_known_points_are_every_family_of_one_frequency_known_by_asof(store: Store) -> None:
+    store.index.upsert(
+        [point(h) for h in range(4)]
+        + [point(h, family="news") for h in range(4)]
+        + [point(0, freq=Frequency.DAY), point(1, model_version="m2"), point(1, asset="ETH")]
+    )
+    known = store.index.known_points("BTC", "m1", freq=Frequency.HOUR, asof=T0 + 2 * HOUR)
+    assert [(p.family, p.ts) for p in known] == [
+        ("all", T0),
+        ("all", T0 + HOUR),
+        ("news", T0),
+        ("news", T0 + HOUR),
+    ]
+    everything = store.index.known_points("BTC", "m1")
+    assert len(everything) == 9 and everything[0].freq is Frequency.DAY

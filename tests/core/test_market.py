@@ -67,3 +67,25 @@ def test_onchain_values_are_stored_once_per_asset_metric_day_and_source(store: S
     assert store.market.last_onchain_day("btc", "coinmetrics") == date(2024, 3, 3)
     assert store.market.last_onchain_day("eth", "coinmetrics") is None
     assert store.market.add_onchain([]) == 0
+
+
+def test_candle_rows_are_plain_tuples_filtered_by_open_time(store: Store) -> None:
+    store.market.add_candles([candle(h) for h in range(5)] + [candle(0, tf="1d")])
+    rows = store.market.candle_rows("bitstamp", "BTC/USD", "1h", open_by=T0 + 2 * HOUR)
+    assert rows == [(T0 + h * HOUR, 99.0, 101.0, 98.0, 100.0, 1.5) for h in range(3)]
+    assert len(store.market.candle_rows("bitstamp", "BTC/USD", "1h")) == 5
+    assert store.market.timeframes("bitstamp", "BTC/USD") == ["1d", "1h"]
+    assert store.market.timeframes("bitstamp", "XRP/USD") == []
+
+
+def test_onchain_reads_by_source_metric_and_day(store: Store) -> None:
+    store.market.add_onchain([metric(0), metric(1), metric(2, value=3.0, source="other")])
+    assert store.market.onchain_sources("btc") == [
+        ("coinmetrics", date(2024, 3, 2), 2),
+        ("other", date(2024, 3, 3), 1),
+    ]
+    assert store.market.onchain_metrics("btc", "coinmetrics") == ["TxCnt"]
+    assert store.market.onchain_rows("btc", "coinmetrics", through=date(2024, 3, 1)) == [
+        (date(2024, 3, 1), "TxCnt", 1.0)
+    ]
+    assert store.market.onchain_sources("eth") == []

@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from core.records import Frequency, IngestWarning, Label
+from core.records import Frequency, IngestWarning, Label, RegisteredModel, Signal, StudyRun
 from core.store import SchemaError, Store, migrate
 from core.store.migrate import alembic_config
 from core.store.tables import metadata
@@ -166,6 +166,72 @@ def test_rows_in_a_placeholder_table_stop_the_upgrade_and_lose_nothing(
     Store.open(empty_url).close()
     assert _revision(plain) == [migrate.head()]
     assert not _tables(plain) & set(PLACEHOLDER_TABLES)
+
+
+def test_database_at_0002_holding_data_gains_the_fusion_tables_and_keeps_its_rows(
+    empty_url: str, plain: Engine
+) -> None:
+    with plain.connect() as conn:
+        command.upgrade(alembic_config(conn), "0002")
+        conn.commit()
+    pre_0001.fill(plain, pre_0001.rows())
+    before = pre_0001.snapshot(plain, REAL_TABLES)
+
+    store = Store.open(empty_url)
+    try:
+        assert pre_0001.snapshot(plain, REAL_TABLES) == before
+        assert _revision(plain) == [migrate.head()]
+        assert _differences(plain) == []
+        # The new tables take a signal, its outcome, a run and a registry entry, and give
+        # them back as written.
+        sig = Signal(
+            asset="BTC",
+            ts=T,
+            horizon="1d",
+            prob_up=0.55,
+            action="long",
+            model_version="m",
+            features_asof=T,
+            timeframe="1d",
+            position=0.1,
+            reasons=(),
+            contributions={"ret_1": 0.02},
+            data_age_bars=0.5,
+        )
+        store.signals.add([sig])
+        assert store.signals.get("BTC", "1d", "1d", T) == sig.model_copy(update={"asof": T})
+        run = store.studies.add_run(
+            StudyRun(
+                asset="BTC",
+                timeframe="1d",
+                created_at=T,
+                config={},
+                data={},
+                content_sha256="0" * 64,
+                code={},
+                seed=7,
+                chosen="price",
+                gate_passed=False,
+                verdict="no model: x",
+                card_sha256="1" * 64,
+                card_json="{}\n",
+            )
+        )
+        assert store.studies.run(run.id or 0) == run
+        entry = RegisteredModel(
+            asset="BTC",
+            timeframe="1d",
+            horizon="1d",
+            version="v",
+            created_at=T,
+            promoted=False,
+            reasons=("x",),
+            run_id=run.id,
+            model_json="{}",
+        )
+        assert store.studies.register(entry).model_copy(update={"id": None}) == entry
+    finally:
+        store.close()
 
 
 # --- (b) the migrated schema is the models ----------------------------------------------------

@@ -4,6 +4,7 @@ exit 2), and the ``cryptosense db current`` / ``db upgrade`` commands."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy import create_engine, text
 from core.paths import DataPaths
 from core.settings import DatabaseSettings, Settings
 from core.store import Store, StoreUnavailable, build_store, migrate
+from core.store.engine import journal_wal
 from cryptosense.cli import main
 from tests.core import pre_0001
 from tests.factories import doc
@@ -165,3 +167,30 @@ def test_db_current_on_postgresql_masks_the_password(
     assert code == 0
     assert "postgres:***@127.0.0.1" in out and "hunter2" not in out
     assert "status    up to date" in out
+
+
+class _RefusedTwice:
+    """A cursor SQLite refuses twice with "database is locked", then obeys (the refusal a
+    process meets when others open a new file at the same moment)."""
+
+    def __init__(self, error: str = "database is locked") -> None:
+        self.error = error
+        self.calls: list[str] = []
+
+    def execute(self, sql: str) -> None:
+        self.calls.append(sql)
+        if len(self.calls) <= 2:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_switching_to_wal_tries_again_when_sqlite_refuses_at_once() -> None:
+    cur = _RefusedTwice()
+    journal_wal(cur)
+    assert cur.calls == ["PRAGMA journal_mode=WAL"] * 3
+
+
+def test_switching_to_wal_gives_up_after_its_patience_or_on_another_error() -> None:
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        journal_wal(_RefusedTwice(), patience_s=0.0)
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        journal_wal(_RefusedTwice("disk I/O error"))

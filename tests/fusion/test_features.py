@@ -91,6 +91,19 @@ def test_an_empty_bucket_has_no_documents_and_keeps_the_last_level() -> None:
     assert row["sent_level"] == prev["sent_level"]
 
 
+def test_sentiment_that_stops_is_not_read_as_weeks_of_no_news() -> None:
+    start = synthetic.START
+    sent = synthetic.sentiment(start, start + 10 * DAY, empty_share=0.0)  # then nothing
+    md = MarketData.of("BTC", "1h", synthetic.candles(24 * 20), sentiment=sent)
+    frame = build_features(md)
+    last_point_known = start + 10 * DAY  # the bucket of hour 239 closes then
+    quiet = frame.values.loc[last_point_known + 3 * DAY]
+    assert quiet["sent_docs"] == 0.0 and frame.coverage["sentiment"][last_point_known + 3 * DAY]
+    stopped = last_point_known + 3 * DAY + HOUR
+    assert frame.values.loc[stopped:, "sent_level"].isna().all()
+    assert not frame.coverage["sentiment"].loc[stopped:].any()
+
+
 def test_missing_sources_leave_their_features_empty_and_say_so() -> None:
     frame = build_features(MarketData.of("BTC", "1h", synthetic.candles(400)))
     assert frame.notes == ("no on-chain history", "no sentiment history")

@@ -1,7 +1,8 @@
 """The fusion engine on the real Bitstamp and on-chain files (``CRYPTOSENSE_REAL_DATA``).
 
-Slow: whole walk-forwards. Set ``CRYPTOSENSE_FUSION_CARD_DIR`` to keep the report cards
-(docs/fusion.md quotes them):
+Slow: whole walk-forwards. Set ``CRYPTOSENSE_FUSION_CARD_DIR`` to keep the report cards (the
+figures docs/fusion.md quotes come from scripts/fusion-real-data.sh, through the store and
+with the scored headlines; these runs read the files directly and have no sentiment):
 
     CRYPTOSENSE_REAL_DATA=../shared/data CRYPTOSENSE_FUSION_CARD_DIR=var/fusion-cards \\
         .venv/bin/pytest -m slow tests/fusion/test_real_data.py
