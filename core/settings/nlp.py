@@ -27,6 +27,18 @@ class SentimentSettings(Section):
         description="Labelled CSV used to train the offline model on first start "
         "(e.g. ../shared/data/sentiment/tfns_train.csv). Unset: the project's seed set.",
     )
+    labelled_dir: Path | None = Field(
+        default=None,
+        description="Folder of labelled files (e.g. ../shared/data/sentiment): the finance "
+        "tweets, crypto headlines and self-tagged crypto posts found there train the crypto "
+        "model in the background, each with its own label set, weight and held-out part "
+        "(nlp/sentiment/sources.py). Takes precedence over train_data.",
+    )
+    source_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="weight of a labelled_dir source by file name, e.g. "
+        "{'stocktwits_eth_2022.csv': 0.5}; unset: the presets' weights",
+    )
     train_text_col: str = Field(default="text", description="text column of train_data")
     train_label_col: str = Field(default="label", description="label column of train_data")
     train_label_map: dict[str, str] = Field(

@@ -61,6 +61,29 @@ def existing_file(value: str) -> Path:
     return path
 
 
+def existing_dir(value: str) -> Path:
+    """A path to a folder that exists now."""
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} does not exist or is not a folder")
+    return path
+
+
+def source_weight(value: str) -> tuple[str, float]:
+    """``FILE=WEIGHT``: the training weight of one labelled source, above 0."""
+    name, sep, raw = value.partition("=")
+    try:
+        weight = float(raw)
+    except ValueError:
+        weight = float("nan")
+    if not sep or not name.strip() or not weight > 0:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected FILE=WEIGHT with a weight above 0, e.g. "
+            "stocktwits_eth_2022.csv=0.5"
+        )
+    return name.strip(), weight
+
+
 def label_map(value: str) -> Mapping[str, str]:
     """JSON text, or a ``.json`` file holding it, from a file's labels to
     negative/neutral/positive, e.g. ``{"0": "negative", "1": "positive", "2": "neutral"}``;
@@ -100,10 +123,18 @@ def timeframe(value: str) -> str:
 
 
 def add_labelled_data(parser: argparse.ArgumentParser) -> None:
-    """``--data``, ``--text-col``, ``--label-col``, ``--label-map``: a labelled CSV or JSONL
-    file for training or evaluating the sentiment model."""
-    parser.add_argument(
-        "--data", type=existing_file, required=True, help="labelled CSV or JSONL file"
+    """``--data`` (with ``--text-col``, ``--label-col``, ``--label-map``) or ``--crypto``: a
+    labelled CSV or JSONL file, or a folder of the labelled sources the project knows, for
+    training or evaluating the sentiment model."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--data", type=existing_file, help="labelled CSV or JSONL file")
+    where.add_argument(
+        "--crypto",
+        type=existing_dir,
+        metavar="DIR",
+        help="folder with the labelled sources (e.g. ../shared/data/sentiment): finance "
+        "tweets, crypto headlines and self-tagged crypto posts, each read with its own label "
+        "set, weight and held-out part (docs/sentiment.md)",
     )
     parser.add_argument("--text-col", default="text", help="text column (default: text)")
     parser.add_argument("--label-col", default="label", help="label column (default: label)")

@@ -30,6 +30,8 @@ CARD_FORMAT = 2
 TASK = "three-class financial sentiment (negative, neutral, positive)"
 #: The evaluation every trained model has: its own held-out rows of the training data.
 HELD_OUT = "held_out"
+#: Evaluations of one source's held-out rows are named ``held_out:<file>``.
+HELD_OUT_PREFIX = HELD_OUT + ":"
 #: The seed set's file name: an old card trained on it was the service's quick first model.
 _SEED_FILE = "seed_sentiment.csv"
 #: What a card written before a key existed meant by its absence.
@@ -74,6 +76,10 @@ class SourceCard(_Part):
     label_map: dict[str, str] = Field(default_factory=dict)
     #: The weight its rows carried in the training loss.
     weight: float = 1.0
+    #: The labels the source can give at all (a self-tagged Bullish/Bearish source has no
+    #: neutral class) and the family of its text (news, social, finance).
+    classes: tuple[str, ...] = LABEL_NAMES
+    family: str | None = None
     train_rows: int | None = None
     validation_rows: int | None = None
 
@@ -213,11 +219,15 @@ def _render_sources(card: ModelCard) -> str:
     lines = []
     for s in card.sources:
         split = (
-            f" ({s.train_rows} train, {s.validation_rows} held out, stratified)"
+            f" ({s.train_rows} train, {s.validation_rows} held out)"
             if s.train_rows is not None
             else ""
         )
         weight = f", weight {s.weight:g}" if s.weight != 1.0 else ""
+        if s.family:
+            weight += f", {s.family}"
+        if tuple(s.classes) != LABEL_NAMES:
+            weight += f", classes {'/'.join(s.classes)} only"
         lines.append(
             f"- `{s.file}` (sha256 `{s.sha256}`), {s.rows} rows{split}{weight}, label counts "
             f"{json.dumps(s.label_counts)}; label map "
@@ -229,6 +239,12 @@ def _render_sources(card: ModelCard) -> str:
 def _render_evaluation(name: str, e: Evaluation, labels: tuple[str, ...]) -> str:
     title = "Held-out validation" if name == HELD_OUT else f"Evaluation: {name}"
     auc = f", ROC AUC {e.roc_auc:.4f}" if e.roc_auc is not None else ""
+    extra = e.model_extra or {}
+    if extra.get("polar_accuracy") is not None:
+        auc += (
+            f", polar accuracy {extra['polar_accuracy']:.4f} "
+            f"(called neutral {extra.get('called_neutral', 0):.4f})"
+        )
     cm = "\n".join(
         f"| {label} | " + " | ".join(str(x) for x in row) + " |"
         for label, row in zip(labels, e.confusion_matrix, strict=False)

@@ -93,3 +93,6 @@ class EpochRecord:
     macro_f1: float
     weighted_f1: float
     seconds: float
+    #: What chose the best epoch (weighted F1 for one three-class source; see
+    #: nlp.sentiment.evaluate.selection_score). None in cards written before it existed.
+    selection: float | None = None

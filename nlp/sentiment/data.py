@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -29,6 +29,8 @@ CRYPTO_CHECK = PACKAGE_DATA / "crypto_check.csv"
 
 #: Twitter Financial News labels, the set the project measures itself on.
 TFNS_LABEL_MAP: Mapping[str, str] = {"0": "negative", "1": "positive", "2": "neutral"}
+#: Every project label, in project order (0 negative, 1 neutral, 2 positive).
+ALL_CLASSES: tuple[str, ...] = tuple(label.value for label in LABELS)
 
 
 class DataError(ValueError):
@@ -37,12 +39,29 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class DataSource:
-    """One labelled file a data set was read from, and the weight its rows carry in training."""
+    """One labelled file a data set was read from, and the weight its rows carry in training.
+
+    ``classes`` are the labels the source can give at all: self-tagged posts that are only
+    Bullish or Bearish have no neutral class, so the training objective compares only the
+    polar scores on their rows (:mod:`nlp.sentiment.objective`) and their evaluation reports
+    polarity rather than three-class figures. ``family`` (``news``, ``social``, ``finance``)
+    groups sources whose text reads alike.
+    """
 
     name: str
     sha256: str
     label_map: Mapping[str, str]
     weight: float = 1.0
+    classes: tuple[str, ...] = ALL_CLASSES
+    family: str = "finance"
+
+    @property
+    def has_neutral(self) -> bool:
+        return "neutral" in self.classes
+
+    def class_mask(self) -> np.ndarray:
+        """Boolean row over the project labels: True for the classes this source gives."""
+        return np.asarray([name in self.classes for name in ALL_CLASSES], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,9 @@ class LabelledData:
     label_map: Mapping[str, str]
     parts: tuple[DataSource, ...] = ()
     origins: np.ndarray | None = None
+    #: Rows a source keeps apart for evaluation (its own rule: the latest by date, or a
+    #: stratified sample); None: the trainer picks a stratified split itself.
+    held_out: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -95,7 +117,13 @@ class LabelledData:
             label_map=self.label_map,
             parts=self.parts,
             origins=None if self.origins is None else self.origins[idx],
+            held_out=None if self.held_out is None else self.held_out[idx],
         )
+
+    def class_masks(self) -> np.ndarray:
+        """For each row, which project labels its source can give (rows x 3, boolean)."""
+        masks = np.stack([s.class_mask() for s in self.sources])
+        return masks[self.origin_ids()]
 
     def of_source(self, index: int) -> LabelledData:
         """The rows that came from ``sources[index]``."""
@@ -114,10 +142,10 @@ def combine_sources(parts: Sequence[tuple[LabelledData, float]]) -> LabelledData
             raise DataError(f"{data.source}: a source weight must be above 0, got {weight}")
     if len(parts) == 1 and parts[0][1] == 1.0:
         return parts[0][0]
-    sources = tuple(
-        DataSource(data.source, data.sha256, data.label_map, float(weight))
-        for data, weight in parts
-    )
+    for data, _ in parts:
+        if len(data.sources) != 1:
+            raise DataError(f"{data.source}: combine single files, not combined sets")
+    sources = tuple(replace(data.sources[0], weight=float(weight)) for data, weight in parts)
     digest = hashlib.sha256("\n".join(f"{s.sha256} {s.weight}" for s in sources).encode())
     return LabelledData(
         texts=tuple(t for data, _ in parts for t in data.texts),
@@ -128,6 +156,16 @@ def combine_sources(parts: Sequence[tuple[LabelledData, float]]) -> LabelledData
         parts=sources,
         origins=np.concatenate(
             [np.full(len(data), i, dtype=np.int64) for i, (data, _) in enumerate(parts)]
+        ),
+        held_out=(
+            None
+            if all(data.held_out is None for data, _ in parts)
+            else np.concatenate(
+                [
+                    np.zeros(len(data), dtype=bool) if data.held_out is None else data.held_out
+                    for data, _ in parts
+                ]
+            )
         ),
     )
 
@@ -214,7 +252,7 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, object]]]:
         return list(reader.fieldnames or []), list(data)
 
 
-def _label_index(
+def label_index(
     raw: object, label_map: Mapping[str, str], *, path: Path, column: str, row: int
 ) -> int:
     key = "" if raw is None else str(raw).strip()
@@ -240,11 +278,14 @@ def load_labelled(
     text_col: str = "text",
     label_col: str = "label",
     label_map: str | Mapping[str, str] | None = None,
+    source_col: str | None = None,
 ) -> LabelledData:
     """Read and validate a labelled file; rows are numbered from 1 after the header.
 
     Labels go through ``label_map`` first; the names negative/neutral/positive (and
     bearish/bullish) are always understood, so a map is only needed for codes like ``0``.
+    With ``source_col``, a file that mixes sources is read as one source per value of that
+    column (named ``file:value``), so evaluation reports each apart.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -254,7 +295,10 @@ def load_labelled(
         columns, rows = read_rows(path)
     except UnicodeDecodeError as err:
         raise DataError(f"{path.name} is not UTF-8 text ({err.reason})") from None
-    for wanted, role in ((text_col, "text"), (label_col, "label")):
+    wanted_cols = [(text_col, "text"), (label_col, "label")]
+    if source_col is not None:
+        wanted_cols.append((source_col, "source"))
+    for wanted, role in wanted_cols:
         if wanted not in columns:
             raise DataError(
                 f"{path.name} has no {role} column {wanted!r}; its columns are: "
@@ -270,14 +314,23 @@ def load_labelled(
             raise DataError(f"{path.name}: empty text in column {text_col!r} at row {row_no}")
         texts.append(str(text).strip())
         labels.append(
-            _label_index(row.get(label_col), mapping, path=path, column=label_col, row=row_no)
+            label_index(row.get(label_col), mapping, path=path, column=label_col, row=row_no)
         )
-    return LabelledData(
+    data = LabelledData(
         texts=tuple(texts),
         labels=np.asarray(labels, dtype=np.int64),
         source=path.name,
         sha256=file_sha256(path),
         label_map=dict(mapping),
+    )
+    if source_col is None:
+        return data
+    values = [str(row.get(source_col) or "").strip() or "(none)" for row in rows]
+    names = sorted(set(values))
+    return replace(
+        data,
+        parts=tuple(DataSource(f"{path.name}:{n}", data.sha256, data.label_map) for n in names),
+        origins=np.asarray([names.index(v) for v in values], dtype=np.int64),
     )
 
 

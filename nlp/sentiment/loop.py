@@ -25,8 +25,9 @@ import numpy as np
 from nlp.sentiment.base import LABEL_NAMES
 from nlp.sentiment.config import EpochRecord, TrainConfig, TrainError
 from nlp.sentiment.data import LabelledData, stratified_split
-from nlp.sentiment.evaluate import classification_metrics
+from nlp.sentiment.evaluate import classification_metrics, selection_score
 from nlp.sentiment.hf import TransformersSentimentModel
+from nlp.sentiment.objective import masked_cross_entropy
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +84,18 @@ def length_grouped_batches(
 
 
 def split_data(data: LabelledData, config: TrainConfig) -> tuple[LabelledData, LabelledData]:
-    """The stratified train / held-out parts; ``split_seed`` (default: ``seed``) picks them.
+    """The train / held-out parts.
 
-    A separate split seed lets models trained from different seeds (ensemble teachers) be
-    judged on the very same held-out rows as each other and as their student.
+    Rows the sources marked held out (:mod:`nlp.sentiment.sources`: a later period, say) are
+    the held-out part when there are any. Otherwise a stratified split; ``split_seed``
+    (default: ``seed``) picks it, so models trained from different seeds (ensemble teachers)
+    are judged on the very same held-out rows as each other and as their student.
     """
+    if data.held_out is not None and data.held_out.any():
+        return (
+            data.subset(np.flatnonzero(~data.held_out)),
+            data.subset(np.flatnonzero(data.held_out)),
+        )
     train_idx, val_idx = stratified_split(data.labels, config.val_frac, config.held_out_seed)
     return data.subset(train_idx), data.subset(val_idx)
 
@@ -183,12 +191,15 @@ def fit(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     soft_targets: np.ndarray | None = None,
 ) -> FitResult:
-    """Train ``model`` in place; return the weights of the epoch with the best weighted F1.
+    """Train ``model`` in place; return the weights of the epoch with the best held-out
+    selection score (weighted F1 for one three-class source; for several, the mean of each
+    source's own figure, see :func:`~nlp.sentiment.evaluate.selection_score`).
 
-    With ``soft_targets`` (one probability row per training text, already softened at
-    ``config.temperature``) the loss is ``(1 - alpha) * CE(hard labels) + alpha * T^2 *
-    KL(soft || student at T)``; the T^2 keeps the KL gradients on the scale of the CE ones.
-    Rows whose source carries a weight other than 1 weigh that much in the cross-entropy.
+    Each row's cross-entropy runs over the classes its source gives
+    (:mod:`nlp.sentiment.objective`), weighted by its source's weight. With
+    ``soft_targets`` (one probability row per training text, softened at
+    ``config.temperature``) the loss is ``(1 - alpha) * CE + alpha * T^2 * KL(soft ||
+    student at T)``; the T^2 keeps the KL gradients on the scale of the CE ones.
     """
     import torch
     from tqdm.auto import tqdm
@@ -204,6 +215,8 @@ def fit(
     weights = (
         None if np.allclose(row_weights, 1.0) else torch.as_tensor(row_weights, dtype=torch.float32)
     )
+    class_masks = train.class_masks()
+    masks = None if class_masks.all() else torch.as_tensor(class_masks)
     soft = None
     if soft_targets is not None:
         if soft_targets.shape != (len(train), len(LABEL_NAMES)):
@@ -254,7 +267,14 @@ def fit(
             rows = torch.as_tensor(idx)
             output = model(**batch, labels=labels[rows])
             loss = output.loss
-            if weights is not None:
+            if masks is not None:
+                loss = masked_cross_entropy(
+                    output.logits,
+                    labels[rows],
+                    masks[rows],
+                    None if weights is None else weights[rows],
+                )
+            elif weights is not None:
                 loss = weighted_cross_entropy(output.logits, labels[rows], weights[rows])
             if soft is not None:
                 loss = distil_loss(loss, output.logits, soft[rows], config)
@@ -268,6 +288,7 @@ def fit(
         model.eval()  # dropout off: these numbers must be what `nlp eval` sees later
         probs = scorer.predict_proba(list(val.texts))
         metrics = classification_metrics(val.labels, probs.argmax(axis=1))
+        metrics["selection"] = selection_score(val, probs)
         record = EpochRecord(
             epoch=epoch,
             train_loss=float(np.mean(losses)),
@@ -275,26 +296,29 @@ def fit(
             macro_f1=metrics["macro_f1"],
             weighted_f1=metrics["weighted_f1"],
             seconds=round(time.perf_counter() - started, 2),
+            selection=metrics["selection"],
         )
         history.append(record)
         log.info(
-            "epoch %d: loss %.4f, validation weighted F1 %.4f, accuracy %.4f (%.0f s)",
+            "epoch %d: loss %.4f, held-out selection %.4f, weighted F1 %.4f, accuracy %.4f "
+            "(%.0f s)",
             epoch,
             record.train_loss,
+            record.selection,
             record.weighted_f1,
             record.accuracy,
             record.seconds,
         )
         if on_epoch is not None:
             on_epoch(record)
-        if best is None or record.weighted_f1 > best.best_metrics["weighted_f1"]:
+        if best is None or metrics["selection"] > best.best_metrics["selection"]:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             best = FitResult(state, history, epoch, metrics)
             stale = 0
         else:
             stale += 1
             if stale >= config.patience and epoch < config.epochs:
-                log.info("early stop: no better validation F1 for %d epochs", stale)
+                log.info("early stop: no better held-out selection for %d epochs", stale)
                 break
     assert best is not None  # noqa: S101 - epochs >= 1 is checked before fit
     return FitResult(best.state, history, best.best_epoch, best.best_metrics)

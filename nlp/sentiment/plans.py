@@ -2,37 +2,32 @@
 allows, ranked by tier.
 
 A tier is a step of quality the service can climb without a person: ``seed`` (the project's
-400 written texts, about a minute) then ``full`` (``sentiment.train_data``, e.g. Twitter
-Financial News, 11-20 minutes). :func:`target_plan` says which tier the settings and files
-reach now; :meth:`TrainingPlan.improves_on` compares it with a saved model's card. A later
-tier (crypto sources, several files with weights) is one more name in :data:`TIERS`, one more
-recipe, and one more branch in :func:`target_plan`; the lifecycle and the service stay as
-they are.
+400 written texts, about a minute), ``full`` (``sentiment.train_data``, e.g. Twitter
+Financial News, 11-20 minutes), then ``crypto`` (every labelled source in
+``sentiment.labelled_dir``: finance tweets, crypto headlines and self-tagged crypto posts,
+each with its label set, weight and held-out part; see :mod:`nlp.sentiment.sources`).
+:func:`target_plan` says which tier the settings and files reach now;
+:meth:`TrainingPlan.improves_on` compares it with a saved model's card.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import SentimentSettings
 from nlp.sentiment.card import ModelCard
 from nlp.sentiment.config import TrainConfig
-from nlp.sentiment.data import (
-    SEED_DATA,
-    LabelledData,
-    combine_sources,
-    file_sha256,
-    load_labelled,
-)
+from nlp.sentiment.data import DataError, LabelledData, combine_sources
+from nlp.sentiment.sources import LabelledSource, crypto_sources, seed_source
 
 log = logging.getLogger(__name__)
 
 #: Quality tiers, worst first. A card's ``tier`` names one; a card without one (a model
 #: trained by hand) is never replaced automatically.
-TIERS: tuple[str, ...] = ("seed", "full")
+TIERS: tuple[str, ...] = ("seed", "full", "crypto")
 #: The quick tier: what a first start trains before it serves.
 QUICK_TIER = "seed"
 
@@ -41,28 +36,6 @@ def tier_rank(tier: str | None) -> int | None:
     """Position of ``tier`` in :data:`TIERS`; None for no tier or one this code does not know
     (a newer project's), which is never replaced either."""
     return TIERS.index(tier) if tier in TIERS else None
-
-
-@dataclass(frozen=True)
-class LabelledSource:
-    """One labelled file a plan trains on, how to read it, and the weight of its rows."""
-
-    path: Path
-    text_col: str = "text"
-    label_col: str = "label"
-    label_map: Mapping[str, str] = field(default_factory=dict)
-    weight: float = 1.0
-
-    def load(self) -> LabelledData:
-        return load_labelled(
-            self.path,
-            text_col=self.text_col,
-            label_col=self.label_col,
-            label_map=dict(self.label_map),
-        )
-
-    def sha256(self) -> str:
-        return file_sha256(Path(self.path).expanduser())
 
 
 @dataclass(frozen=True)
@@ -140,19 +113,37 @@ def full_config(settings: SentimentSettings) -> TrainConfig:
     )
 
 
+def crypto_config(settings: SentimentSettings) -> TrainConfig:
+    """The recipe for several sources at once: the full recipe, each source's own held-out
+    rows choosing the epoch (:func:`nlp.sentiment.evaluate.selection_score`)."""
+    return full_config(settings)
+
+
 def default_recipes(settings: SentimentSettings) -> dict[str, TrainConfig]:
     """The recipe of each tier."""
-    return {"seed": seed_config(settings), "full": full_config(settings)}
+    return {
+        "seed": seed_config(settings),
+        "full": full_config(settings),
+        "crypto": crypto_config(settings),
+    }
 
 
 def quick_plan(recipes: Mapping[str, TrainConfig]) -> TrainingPlan:
     """The project's seed set: what a fresh start trains before it serves."""
-    return TrainingPlan(QUICK_TIER, (LabelledSource(SEED_DATA),), recipes[QUICK_TIER])
+    return TrainingPlan(QUICK_TIER, (LabelledSource(seed_source().path),), recipes[QUICK_TIER])
 
 
 def target_plan(settings: SentimentSettings, recipes: Mapping[str, TrainConfig]) -> TrainingPlan:
-    """The best plan the settings and the files at hand allow: ``sentiment.train_data`` when
-    it is set and exists, else the seed set."""
+    """The best plan the settings and the files at hand allow: the crypto sources of
+    ``sentiment.labelled_dir`` when it holds any, else ``sentiment.train_data`` when it is
+    set and exists, else the seed set."""
+    if settings.labelled_dir is not None:
+        try:
+            sources = crypto_sources(settings.labelled_dir, settings.source_weights)
+        except DataError as err:
+            log.warning("sentiment.labelled_dir: %s; not training the crypto model", err)
+        else:
+            return TrainingPlan("crypto", sources, recipes["crypto"])
     if settings.train_data is not None:
         path = Path(settings.train_data).expanduser()
         if path.is_file():

@@ -26,6 +26,7 @@ from nlp.sentiment.base import LABEL_NAMES
 from nlp.sentiment.card import (
     CARD_JSON,
     HELD_OUT,
+    HELD_OUT_PREFIX,
     Distillation,
     EncoderCard,
     Evaluation,
@@ -42,7 +43,8 @@ from nlp.sentiment.config import (
 )
 from nlp.sentiment.data import LabelledData
 from nlp.sentiment.distil import teacher_soft_labels
-from nlp.sentiment.hf import directory_version, set_threads
+from nlp.sentiment.evaluate import per_source_metrics, probability_metrics
+from nlp.sentiment.hf import TransformersSentimentModel, directory_version, set_threads
 from nlp.sentiment.loop import (
     FitResult,
     fit,
@@ -145,7 +147,9 @@ def train_model(
     model, tokenizer = load_encoder(encoder_path, config.pooling)
     result = fit(model, tokenizer, train, val, config, progress=progress, soft_targets=soft)
     model.load_state_dict(result.state)
+    model.eval()
     seconds = round(time.perf_counter() - started, 1)
+    evaluations = held_out_evaluations(model, tokenizer, val, config)
     if distillation is not None:
         parts = dict(distillation.seconds)
         parts["student"] = seconds
@@ -158,6 +162,7 @@ def train_model(
         model.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
         card = _card(name, data, config, result, train, val, encoder_path, seconds)
+        card = card.model_copy(update={"validation": evaluations})
         card = card.model_copy(update={"tier": tier, "distillation": distillation})
         card.write(staging)  # the version digests the weights and config, not the card
         card = card.model_copy(update={"version": directory_version(staging)})
@@ -176,6 +181,23 @@ def train_model(
         history=result.history,
         seconds=seconds,
     )
+
+
+def held_out_evaluations(
+    model: object, tokenizer: object, val: LabelledData, config: TrainConfig
+) -> dict[str, Evaluation]:
+    """The best epoch's figures on the held-out rows: all of them (``held_out``), and each
+    source's own (``held_out:<file>``) when several were trained on; with the polarity
+    figures of the signed score beside the three-class ones."""
+    scorer = TransformersSentimentModel(
+        model, tokenizer, "held-out", max_length=config.max_length, batch_size=64
+    )
+    probs = scorer.predict_proba(list(val.texts))
+    out = {HELD_OUT: Evaluation.model_validate(probability_metrics(val.labels, probs))}
+    if len(val.sources) > 1:
+        for name, metrics in per_source_metrics(val, probs).items():
+            out[HELD_OUT_PREFIX + name] = Evaluation.model_validate(metrics)
+    return out
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -201,6 +223,8 @@ def _source_cards(data: LabelledData, train: LabelledData, val: LabelledData) ->
                 label_counts=counts,
                 label_map=dict(source.label_map),
                 weight=source.weight,
+                classes=source.classes,
+                family=source.family,
                 train_rows=int((train_ids == i).sum()),
                 validation_rows=int((val_ids == i).sum()),
             )

@@ -89,7 +89,7 @@ def test_eval_command_prints_one_json_object_whose_metrics_match_sklearn(
     capsys: pytest.CaptureFixture[str],
     settings: object,
 ) -> None:
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
     from cryptosense.cli import main
 
@@ -112,10 +112,16 @@ def test_eval_command_prints_one_json_object_whose_metrics_match_sklearn(
     result = json.loads(out[0])
     assert set(result) == {
         "accuracy", "macro_f1", "weighted_f1", "n", "labels", "confusion_matrix",
+        "polar_n", "roc_auc", "polar_accuracy", "sign_accuracy", "called_neutral",
         "model_version",
     }  # fmt: skip
     data = load_labelled(f, label_map=TFNS_LABEL_MAP)
-    y_pred = model.predict_proba(list(data.texts)).argmax(axis=1)
+    probs = model.predict_proba(list(data.texts))
+    y_pred = probs.argmax(axis=1)
+    polar = data.labels != 1
+    signed = probs[polar, 2] - probs[polar, 0]
+    assert result["polar_n"] == 6
+    assert result["roc_auc"] == pytest.approx(roc_auc_score(data.labels[polar] == 2, signed))
     assert result["n"] == 8 and result["model_version"] == model.version
     assert result["labels"] == ["negative", "neutral", "positive"]
     assert result["accuracy"] == pytest.approx(accuracy_score(data.labels, y_pred))

@@ -23,9 +23,17 @@ def register(actions: Any) -> None:
         help="measure a model on labelled text (prints one JSON object)",
         description="Score a labelled file and print one JSON object: accuracy, macro_f1, "
         "weighted_f1, n, labels, confusion_matrix (rows true, columns predicted, order "
-        "negative, neutral, positive) and model_version.",
+        "negative, neutral, positive), the polarity figures of the signed score "
+        "p_positive - p_negative on the polar rows (roc_auc, polar_accuracy, sign_accuracy, "
+        "called_neutral; the only figures for a label set without neutral), per_source for "
+        "rows from several sources, and model_version. With --crypto: each known source's "
+        "held-out rows, the ones the crypto model never trained on.",
     )
     add_labelled_data(ev)
+    ev.add_argument(
+        "--source-col",
+        help="column naming each row's source in a file that mixes sources: figures per source",
+    )
     ev.add_argument(
         "--model",
         help="model directory or hub id (default: the model the service would use)",
@@ -70,15 +78,27 @@ def _load_model(spec: str | None, settings: Settings) -> Any:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
-    from nlp.sentiment.data import load_labelled, stratified_split
+    from nlp.sentiment.data import combine_sources, load_labelled, stratified_split
     from nlp.sentiment.evaluate import evaluate
+    from nlp.sentiment.sources import crypto_sources
 
     if args.held_out is not None and not 0 < args.held_out < 1:
         raise UserError(f"--held-out must be a share between 0 and 1, got {args.held_out}")
+    if args.crypto is not None and (args.held_out is not None or args.source_col):
+        raise UserError("--crypto scores each source's own held-out rows; drop --held-out")
     with sentiment_errors():
-        data = load_labelled(
-            args.data, text_col=args.text_col, label_col=args.label_col, label_map=args.label_map
-        )
+        if args.crypto is not None:
+            both = combine_sources([(s.load(), s.weight) for s in crypto_sources(args.crypto)])
+            assert both.held_out is not None  # noqa: S101 - every preset holds rows out
+            data = both.subset(both.held_out.nonzero()[0])
+        else:
+            data = load_labelled(
+                args.data,
+                text_col=args.text_col,
+                label_col=args.label_col,
+                label_map=args.label_map,
+                source_col=args.source_col,
+            )
         if args.held_out is not None:
             _, held_out = stratified_split(data.labels, args.held_out, args.split_seed)
             data = data.subset(held_out)

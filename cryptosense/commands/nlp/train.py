@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
-from cryptosense.commands.args import add_labelled_data, positive_int
+from cryptosense.commands.args import add_labelled_data, positive_int, source_weight
 from cryptosense.commands.common import sentiment_errors
+from cryptosense.errors import UserError
 
 if TYPE_CHECKING:
     from nlp.sentiment.card import ModelCard
@@ -24,12 +25,22 @@ def register(actions: Any) -> None:
         "train",
         help="fine-tune an encoder on labelled text",
         description="Fine-tune the packaged MiniLM (or a local encoder) into a three-class "
-        "sentiment model: stratified held-out split, AdamW with linear warm-up and decay, "
-        "early stopping on validation weighted F1, a fixed seed. Saves the best weights, the "
-        "tokenizer and a model card. Without --out the model goes under "
-        "DATA_DIR/models/sentiment/ and becomes the one the service uses.",
+        "sentiment model: held-out rows (stratified, or each --crypto source's own: the latest "
+        "period), AdamW with linear warm-up and decay, early stopping on the held-out figures, "
+        "a fixed seed. Saves the best weights, the tokenizer and a model card with held-out "
+        "figures per source. Without --out the model goes under DATA_DIR/models/sentiment/ "
+        "and becomes the one the service uses.",
     )
     add_labelled_data(train)
+    train.add_argument(
+        "--weight",
+        type=source_weight,
+        action="append",
+        default=[],
+        metavar="FILE=W",
+        help="with --crypto: the training weight of one source, e.g. "
+        "stocktwits_eth_2022.csv=0.5 (repeatable; default: the presets' weights)",
+    )
     train.add_argument(
         "--encoder", default=PACKAGED_ENCODER, help=f"{PACKAGED_ENCODER} or a local directory"
     )
@@ -101,16 +112,26 @@ def register(actions: Any) -> None:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
-    from nlp.sentiment.data import load_labelled
+    from nlp.sentiment.data import combine_sources, load_labelled
     from nlp.sentiment.registry import ModelRegistry
+    from nlp.sentiment.sources import crypto_sources
     from nlp.sentiment.train import TrainConfig, train_model
 
     registry = ModelRegistry(settings.paths.sentiment_models)
 
+    if args.weight and args.crypto is None:
+        raise UserError("--weight applies to the sources of --crypto")
     with sentiment_errors():
-        data = load_labelled(
-            args.data, text_col=args.text_col, label_col=args.label_col, label_map=args.label_map
-        )
+        if args.crypto is not None:
+            sources = crypto_sources(args.crypto, dict(args.weight))
+            data = combine_sources([(s.load(), s.weight) for s in sources])
+        else:
+            data = load_labelled(
+                args.data,
+                text_col=args.text_col,
+                label_col=args.label_col,
+                label_map=args.label_map,
+            )
         config = TrainConfig(
             encoder=args.encoder,
             epochs=args.epochs,
@@ -151,10 +172,27 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         f"best epoch {result.best_epoch}: held-out weighted F1 {v.weighted_f1:.4f}, "
         f"accuracy {v.accuracy:.4f} (n={v.n}); {result.seconds:.0f} s"
     )
+    _print_per_source(result.card)
     print(f"saved {result.version} to {result.path} (model card: MODEL_CARD.md)")
     if args.out is None:
         print("this is now the service's sentiment model")
     return 0
+
+
+def _print_per_source(card: ModelCard) -> None:
+    """Each source's held-out figures, from the card."""
+    from nlp.sentiment.card import HELD_OUT_PREFIX
+
+    for name, e in card.validation.items():
+        if not name.startswith(HELD_OUT_PREFIX):
+            continue
+        extra = e.model_extra or {}
+        auc = "n/a" if e.roc_auc is None else f"{e.roc_auc:.4f}"
+        print(
+            f"  {name[len(HELD_OUT_PREFIX) :]}: weighted F1 {e.weighted_f1:.4f}, ROC AUC {auc}, "
+            f"polar accuracy {extra.get('polar_accuracy', 0):.4f}, called neutral "
+            f"{extra.get('called_neutral', 0):.4f} (n={e.n})"
+        )
 
 
 def _teachers_dir(args: argparse.Namespace, registry_teachers: Path) -> str | None:
