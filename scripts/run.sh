@@ -7,10 +7,11 @@ export TOKENIZERS_PARALLELISM=false
 if [ -z "${CRYPTOSENSE_REAL_DATA:-}" ] && [ -d ../shared/data ]; then
   export CRYPTOSENSE_REAL_DATA=../shared/data
 fi
-# Labelled finance tweets, when they lie beside the checkout: the service starts on the seed
-# model within a minute and trains the full offline model from these in the background.
-tfns=${CRYPTOSENSE_REAL_DATA:-}/sentiment/tfns_train.csv
-if [ -z "${CRYPTOSENSE_SENTIMENT__TRAIN_DATA:-}" ] && [ -f "$tfns" ]; then
-  export CRYPTOSENSE_SENTIMENT__TRAIN_DATA=$tfns
+# Labelled text, when it lies beside the checkout: the service starts on the seed model within
+# a minute and trains the crypto model (finance tweets, crypto headlines, self-tagged crypto
+# posts) from these in the background.
+labelled=${CRYPTOSENSE_REAL_DATA:-}/sentiment
+if [ -z "${CRYPTOSENSE_SENTIMENT__LABELLED_DIR:-}" ] && [ -d "$labelled" ]; then
+  export CRYPTOSENSE_SENTIMENT__LABELLED_DIR=$labelled
 fi
 exec .venv/bin/cryptosense run "$@"

@@ -26,6 +26,8 @@ from nlp.sentiment.base import DEFAULT_LABEL_ALIASES, LabelMappingError, parse_l
 PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"
 SEED_DATA = PACKAGE_DATA / "seed_sentiment.csv"
 CRYPTO_CHECK = PACKAGE_DATA / "crypto_check.csv"
+#: 217 project-written crypto posts and headlines: slang, emoji, sarcasm, negation.
+SLANG_CHECK = PACKAGE_DATA / "crypto_slang.csv"
 
 #: Twitter Financial News labels, the set the project measures itself on.
 TFNS_LABEL_MAP: Mapping[str, str] = {"0": "negative", "1": "positive", "2": "neutral"}

@@ -12,9 +12,11 @@ each with its label set, weight and held-out part; see :mod:`nlp.sentiment.sourc
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.settings import SentimentSettings
@@ -63,6 +65,17 @@ class TrainingPlan:
 
     def digests(self) -> frozenset[str]:
         return frozenset(s.sha256() for s in self.sources)
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides the trained weights: each source's content,
+        reading rules and weight, and the recipe. Same fingerprint, same model."""
+        described = {
+            "tier": self.tier,
+            "sources": [{**asdict(s), "path": s.name, "sha256": s.sha256()} for s in self.sources],
+            "config": asdict(self.config),
+        }
+        text = json.dumps(described, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def improves_on(self, card: ModelCard | None) -> bool:
         """Would this plan's model replace the one described by ``card``?
