@@ -127,6 +127,17 @@ class LabelledData:
         masks = np.stack([s.class_mask() for s in self.sources])
         return masks[self.origin_ids()]
 
+    def sample_per_source(self, limit: int, seed: int = 13) -> LabelledData:
+        """At most ``limit`` rows of each source, drawn at random (seeded), in row order."""
+        rng = np.random.default_rng(seed)
+        keep: list[np.ndarray] = []
+        for index in range(len(self.sources)):
+            rows = np.flatnonzero(self.origin_ids() == index)
+            if len(rows) > limit:
+                rows = rng.choice(rows, size=limit, replace=False)
+            keep.append(rows)
+        return self.subset(np.sort(np.concatenate(keep)))
+
     def of_source(self, index: int) -> LabelledData:
         """The rows that came from ``sources[index]``."""
         return self.subset(np.flatnonzero(self.origin_ids() == index))

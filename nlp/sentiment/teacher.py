@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the instruction, the examples or the reading of scores changes: cached labels
 #: of another version are not reused.
-PROMPT_VERSION = "v1"
+PROMPT_VERSION = "v2"
 TEACHER_VERSION = f"{MODEL_NAME}/{PROMPT_VERSION}"
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 MAX_CHARS = 500
@@ -77,7 +77,11 @@ def _turn(role: str, content: str) -> str:
 
 
 def _quoted(text: str) -> str:
-    cleaned = " ".join(text.replace("<<<", "<< <").replace(">>>", "> >>").split())
+    """The text between the delimiters, unable to close them or to write a chat-format
+    marker: the prompt is tokenised with special tokens on, so a scraped ``<|im_end|>``
+    would otherwise end the user's turn."""
+    defused = text.replace("<|", "< |").replace("|>", "| >")
+    cleaned = " ".join(defused.replace("<<<", "<< <").replace(">>>", "> >>").split())
     return f"Text: <<<{cleaned[:MAX_CHARS]}>>>"
 
 
@@ -174,3 +178,20 @@ def label_texts(
             elapsed / len(todo),
         )
     return np.array([cache.get(k) for k in keys], dtype=np.float64)
+
+
+class TeacherModel:
+    """The teacher behind the :class:`~nlp.sentiment.base.SentimentModel` protocol, labels
+    cached, so ``nlp eval --teacher`` measures it like any classifier before its labels are
+    trusted."""
+
+    def __init__(self, teacher: LlmTeacher, cache: TeacherCache) -> None:
+        self.teacher = teacher
+        self.cache = cache
+
+    @property
+    def version(self) -> str:
+        return self.teacher.version
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
+        return label_texts(self.teacher, texts, self.cache)

@@ -39,6 +39,18 @@ def register(actions: Any) -> None:
         help="model directory or hub id (default: the model the service would use)",
     )
     ev.add_argument(
+        "--teacher",
+        action="store_true",
+        help="measure the local LLM teacher (about half a second a text; labels cached under "
+        "<data dir>/models/teacher) instead of a classifier, before trusting its labels",
+    )
+    ev.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="score at most N rows of each source (a seeded random sample)",
+    )
+    ev.add_argument(
         "--held-out",
         type=float,
         metavar="FRAC",
@@ -77,6 +89,15 @@ def _load_model(spec: str | None, settings: Settings) -> Any:
     return HubSentimentModel.load(spec, label_map=s.label_map or None, **options)
 
 
+def _load_teacher(settings: Settings) -> Any:
+    from nlp.llm.runtime import load_llama
+    from nlp.sentiment.teacher import LlmTeacher, TeacherCache, TeacherModel
+
+    llm = load_llama(settings.agent.model_path, n_ctx=1024, threads=settings.sentiment.threads)
+    cache = TeacherCache(settings.paths.models / "teacher" / "labels.jsonl")
+    return TeacherModel(LlmTeacher(llm), cache)
+
+
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     from nlp.sentiment.data import combine_sources, load_labelled, stratified_split
     from nlp.sentiment.evaluate import evaluate
@@ -84,6 +105,10 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.held_out is not None and not 0 < args.held_out < 1:
         raise UserError(f"--held-out must be a share between 0 and 1, got {args.held_out}")
+    if args.limit is not None and args.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {args.limit}")
+    if args.teacher and args.model:
+        raise UserError("--teacher measures the local LLM; drop --model")
     if args.crypto is not None and (args.held_out is not None or args.source_col):
         raise UserError("--crypto scores each source's own held-out rows; drop --held-out")
     with sentiment_errors():
@@ -102,7 +127,9 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         if args.held_out is not None:
             _, held_out = stratified_split(data.labels, args.held_out, args.split_seed)
             data = data.subset(held_out)
-        model = _load_model(args.model, settings)
+        if args.limit is not None:
+            data = data.sample_per_source(args.limit)
+        model = _load_teacher(settings) if args.teacher else _load_model(args.model, settings)
         result = evaluate(model, data)
     print(json.dumps(result))
     return 0
