@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import problems
 from api.deps import Services
-from api.routes import documents, health, search, sentiment, sources
+from api.routes import dashboard, documents, health, market, search, sentiment, signals, sources
 from core.settings import ApiSettings, Settings
 
 __all__ = ["Services", "create_app"]
@@ -56,8 +56,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     app.state.settings = settings
     _allow_origins(app, settings.api)
-    for module in (sentiment, documents, search, sources, health):
+    for module in (sentiment, documents, search, sources, health, market, signals):
         app.include_router(module.router)
+    dashboard.install(app)
     problems.install(app)
     return app
 
