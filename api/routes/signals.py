@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import KnownAsset, StoreDep
 from api.params import UtcTime
-from api.problems import problem_responses
+from api.problems import invalid, problem_responses
 from core.records import Signal
 from core.store import Store
 
@@ -110,7 +110,9 @@ def asset_signals(
     start: Annotated[UtcTime | None, Query(description="signals at or after")] = None,
     end: Annotated[UtcTime | None, Query(description="signals before")] = None,
 ) -> SignalHistory:
-    """The current signals of one asset and its history on one timeframe."""
+    """The current signals of one asset and its history on one timeframe, ``[start, end)``."""
+    if start is not None and end is not None and end < start:
+        raise invalid(("query", "end"), "must not be before start")
     rel = reliability(store, asset, timeframe)
     history = store.signals.history(asset, timeframe, start=start, end=end)
     return SignalHistory(
