@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import problems
+from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
 from api.routes import documents, health, search, sentiment, sources
 from core.settings import ApiSettings, Settings
@@ -56,8 +57,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     app.state.settings = settings
     _allow_origins(app, settings.api)
-    for module in (sentiment, documents, search, sources, health):
-        app.include_router(module.router)
+    for module in (sentiment, documents, search, sources):
+        app.include_router(
+            module.router, dependencies=[Depends(require_scope("read"))], responses=AUTH_RESPONSES
+        )
+    app.include_router(health.router)  # no key: probes and monitors
     problems.install(app)
     return app
 
@@ -67,6 +71,6 @@ def _allow_origins(app: FastAPI, api: ApiSettings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(api.cors_origins),
-            allow_methods=["GET"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["*"],
         )
