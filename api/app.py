@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import problems
+from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
 from api.routes import dashboard, documents, health, market, search, sentiment, signals, sources
 from core.settings import ApiSettings, Settings
@@ -56,9 +57,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     app.state.settings = settings
     _allow_origins(app, settings.api)
-    for module in (sentiment, documents, search, sources, health, market, signals):
-        app.include_router(module.router)
-    dashboard.install(app)
+    for module in (sentiment, documents, search, sources, market, signals):
+        app.include_router(
+            module.router, dependencies=[Depends(require_scope("read"))], responses=AUTH_RESPONSES
+        )
+    app.include_router(health.router)  # no key: probes and monitors
+    dashboard.install(app)  # no key: the page and its static files hold no data
     problems.install(app)
     return app
 
@@ -68,6 +72,6 @@ def _allow_origins(app: FastAPI, api: ApiSettings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(api.cors_origins),
-            allow_methods=["GET"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["*"],
         )

@@ -27,6 +27,7 @@ from cryptosense.commands import (
     fusion,
     imports,
     index,
+    keys,
     nlp,
     run,
     score,
@@ -50,6 +51,7 @@ COMMANDS = (
     index,
     serve,
     run,
+    keys,
     db,
     fusion,
 )

@@ -16,6 +16,7 @@ attribute          module                  holds
 ``sources``        :mod:`.sources`         collector state and health, ingest warnings
 ``signals``        :mod:`.signals`         live fusion signals and their outcomes (ledger)
 ``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
+``keys``           :mod:`.keys`            API keys (hashed) and their scopes
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -35,6 +36,7 @@ from core.store.documents import CitedDocument, DocumentRepository, IngestResult
 from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
 from core.store.index import IndexRepository, ScoredDoc
+from core.store.keys import KeyRepository
 from core.store.market import MarketRepository
 from core.store.migrate import SchemaState
 from core.store.scores import ScoreCache, ScoreRepository
@@ -73,6 +75,7 @@ class Store:
         self.sources = SourceRepository(db)
         self.signals = SignalRepository(db)
         self.studies = StudyRepository(db)
+        self.keys = KeyRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:

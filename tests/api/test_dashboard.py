@@ -20,6 +20,12 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
+def key(sqlite_store: Store) -> str:
+    _, key = sqlite_store.keys.create("read,chat", name="analyst")
+    return key
+
+
+@pytest.fixture
 def base_url(settings: Settings, sqlite_store: Store) -> Iterator[str]:
     seed(sqlite_store)
     services = Services(
@@ -62,18 +68,30 @@ def test_page_and_static_files_answer_without_a_key_with_a_strict_policy(base_ur
     assert "innerHTML" not in script.text  # untrusted text never parsed as HTML
 
 
-def test_dashboard_draws_charts_signals_and_stories_from_the_api(base_url: str, page: Any) -> None:
+def test_data_calls_need_a_key(base_url: str) -> None:
+    resp = httpx.get(f"{base_url}/v1/signals")
+    assert resp.status_code == 401
+    assert resp.headers["content-type"] == "application/problem+json"
+
+
+def test_dashboard_draws_charts_signals_and_stories_from_the_api(
+    base_url: str, page: Any, key: str
+) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{base_url}/dashboard")
     assert "Enter an API key" in page.inner_text("#status")
-    page.fill("#key-input", "cs_test_key")
+    page.fill("#key-input", key)
     page.click("#key-form button[type=submit]")
     page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
 
     btc = page.locator("svg.chart[data-asset=BTC]")
     index_points = int(btc.get_attribute("data-index-points") or 0)
-    served = httpx.get(f"{base_url}/v1/sentiment/BTC", params={"limit": 240}).json()["points"]
+    served = httpx.get(
+        f"{base_url}/v1/sentiment/BTC",
+        params={"limit": 240},
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()["points"]
     assert index_points == len(served) > 20  # every served point drawn
     assert int(btc.get_attribute("data-price-points") or 0) == 30
     path = btc.locator("path.index-line").get_attribute("d") or ""
@@ -92,4 +110,4 @@ def test_dashboard_draws_charts_signals_and_stories_from_the_api(base_url: str, 
     assert page.locator("#stories img").count() == 0
     assert "briefing" not in page.inner_text("#status")
     assert errors == []
-    assert page.evaluate("localStorage.getItem('cryptosense.apiKey')") == "cs_test_key"
+    assert page.evaluate("localStorage.getItem('cryptosense.apiKey')") == key

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import Services, create_app
 from core.settings import Settings
 from core.store import Store
+from tests.api.keys import bearer
 from tests.api.live import NOW, seed
 
 
@@ -19,7 +20,7 @@ def client(settings: Settings, sqlite_store: Store) -> Iterator[TestClient]:
     svc = Services(
         store=sqlite_store, model_version=sqlite_store.scores.latest_version, clock=lambda: NOW
     )
-    with TestClient(create_app(settings, services=svc)) as c:
+    with TestClient(create_app(settings, services=svc), headers=bearer(sqlite_store)) as c:
         yield c
 
 

@@ -22,6 +22,7 @@ from core.store import Store
 from core.store.engine import Database
 from nlp.vectors.edge import QdrantEdgeStore
 from nlp.vectors.service import VectorSearch
+from tests.api.keys import UNCHECKED, bearer
 from tests.api.test_api import MV, NOW, add_doc
 from tests.nlp.fakes import BagOfWordsEmbedder
 
@@ -58,7 +59,7 @@ def client(settings: Settings, sqlite_store: Store, search: VectorSearch) -> Ite
         store=sqlite_store, model_version=lambda: MV, clock=lambda: NOW, search=search
     )
     app = create_app(settings, services=services)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(sqlite_store)) as c:
         yield c
 
 
@@ -283,7 +284,7 @@ def test_unexpected_failure_is_a_problem_without_the_traceback(
 
     add_doc(sqlite_store, 10, 0.2)
     app = create_app(settings, services=Services(store=sqlite_store, model_version=broken))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(sqlite_store)) as c:
         resp = c.get("/v1/sentiment/BTC")
     assert resp.status_code == 500
     assert resp.headers["content-type"] == "application/problem+json"
@@ -301,7 +302,7 @@ def test_unexpected_failure_is_a_problem_without_the_traceback(
 def test_database_outage_is_a_503_problem_on_a_data_route(settings: Settings) -> None:
     dead = Store(Database("postgresql+psycopg://postgres@127.0.0.1:1/nothing"))
     app = create_app(settings, services=Services(store=dead, model_version=lambda: None))
-    with TestClient(app) as c:
+    with TestClient(app, headers=UNCHECKED) as c:
         resp = c.get("/v1/assets")
     dead.close()
     assert resp.status_code == 503
