@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import problems
 from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
+from api.mcp import http as mcp_http
 from api.routes import dashboard, documents, health, market, search, sentiment, signals, sources
 from core.settings import ApiSettings, Settings
 
@@ -42,7 +43,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         owned = services is None
         app.state.services = Services.from_settings(settings) if owned else services
         try:
-            yield
+            async with mcp_server.session_manager.run():
+                yield
         finally:
             if owned:
                 app.state.services.close()
@@ -63,6 +65,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         )
     app.include_router(health.router)  # no key: probes and monitors
     dashboard.install(app)  # no key: the page and its static files hold no data
+    mcp_server = mcp_http.install(app, settings)  # /mcp, behind the same keys
     problems.install(app)
     return app
 

@@ -28,6 +28,7 @@ from cryptosense.commands import (
     imports,
     index,
     keys,
+    mcp,
     nlp,
     run,
     score,
@@ -52,6 +53,7 @@ COMMANDS = (
     serve,
     run,
     keys,
+    mcp,
     db,
     fusion,
 )
