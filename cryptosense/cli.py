@@ -20,6 +20,7 @@ from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
 from cryptosense.commands import (
+    ask,
     backfill,
     collect,
     db,
@@ -52,6 +53,7 @@ COMMANDS = (
     run,
     db,
     fusion,
+    ask,
 )
 
 
