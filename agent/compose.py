@@ -143,7 +143,7 @@ def write_narrative(
         if canary in text:
             out.notes.append("the model echoed its system prompt: template narrative")
             break
-        text = grounding.clean_links(text, urls)
+        text = _whole_sentences(grounding.clean_links(text, urls))
         check = grounding.verify(text, allowed, days)
         if attempt == 0:
             out.draft_groundedness = check.groundedness
@@ -154,6 +154,15 @@ def write_narrative(
         extra = "Your last answer used numbers not in the facts. Use only the facts' numbers."
     out.text = prompt.template(g.figures, kind)
     return out
+
+
+def _whole_sentences(text: str) -> str:
+    """``text`` up to its last full stop: a sentence cut off by the token cap goes."""
+    text = text.strip()
+    if not text or text[-1] in ".!?":
+        return text
+    cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
+    return text[: cut + 1] if cut >= 0 else ""
 
 
 def _stream(
@@ -182,6 +191,8 @@ def _stream(
                 on_token(piece)
         if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
             out.notes.append("generation stopped: cancelled or out of time")
+            cut = max(text.rfind(". "), text.rfind(".\n"), text.rfind("!"), text.rfind("?"))
+            text = text[: cut + 1] if cut >= 0 else ""
             break
     if not usage:
         usage = n + sum(len(c) for _, c in msgs) // 4

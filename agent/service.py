@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from agent import compose, queries, tools
 from agent.answer import Answer
+from agent.assets import Resolution
 from agent.deps import ToolDeps
 from agent.errors import AgentInputError
 from agent.events import AgentEvent, AnswerEvent, ErrorEvent, TokenEvent
@@ -66,6 +67,7 @@ class Agent:
     ) -> Agent:
         """An agent over ``store``; the LLM loads on the first narrative, not here."""
         deps = ToolDeps(store, settings.prices, settings.index, settings.fusion, vectors)
+        kw.setdefault("conversations", store.conversations)
         return cls(deps, settings.agent, **kw)
 
     # --- tools --------------------------------------------------------------------------
@@ -175,9 +177,23 @@ class Agent:
     # --- internals ----------------------------------------------------------------------
 
     def _history(self, conversation_id: str | None) -> list[Route]:
+        """The conversation's routed turns: this process's, else rebuilt from the stored
+        answers (a follow-up through the API may reach another process)."""
         if conversation_id is None:
             return []
-        return self._routes.get(conversation_id, [])
+        if conversation_id in self._routes:
+            return self._routes[conversation_id]
+        if self.conversations is None:
+            return []
+        routes = []
+        for turn in self.conversations.history(conversation_id):
+            a = turn.answer
+            if turn.role == "assistant" and a and a.get("kind") != "not_covered":
+                windows = [c["args"].get("window_hours") for c in a.get("tool_calls", [])]
+                window = next((w for w in windows if isinstance(w, int)), 168)
+                res = Resolution(assets=list(a.get("assets", [])))
+                routes.append(Route(a["kind"], {"window_hours": window}, res))
+        return routes
 
     def _remember(self, conversation_id: str, question: str, r: Route, answer: Answer) -> None:
         self._routes.setdefault(conversation_id, []).append(r)

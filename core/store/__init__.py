@@ -16,6 +16,8 @@ attribute          module                  holds
 ``sources``        :mod:`.sources`         collector state and health, ingest warnings
 ``signals``        :mod:`.signals`         live fusion signals and their outcomes (ledger)
 ``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
+``conversations``  :mod:`.agent`           the agent's conversations and their turns
+``briefings``      :mod:`.agent`           the agent's daily briefings
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from core.store import migrate
+from core.store.agent import BriefingRepository, ConversationRepository
 from core.store.documents import CitedDocument, DocumentRepository, IngestResult
 from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
@@ -73,6 +76,8 @@ class Store:
         self.sources = SourceRepository(db)
         self.signals = SignalRepository(db)
         self.studies = StudyRepository(db)
+        self.conversations = ConversationRepository(db)
+        self.briefings = BriefingRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:

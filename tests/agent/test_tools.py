@@ -89,6 +89,15 @@ def test_followup_resolves_against_the_previous_turn(make_agent: MakeAgent) -> N
     assert third.kind == "sentiment_drivers" and third.assets == ["ETH"]
 
 
+def test_followup_works_across_agents_through_the_store(make_agent: MakeAgent) -> None:
+    first = make_agent().ask("How is BTC sentiment today?")
+    later = make_agent()  # another process: the conversation comes from the store
+    second = later.ask("and ETH?", conversation_id=first.conversation_id)
+    assert second.assets == ["ETH"] and second.kind == first.kind
+    turns = later.deps.store.conversations.history(first.conversation_id or "")
+    assert [t.role for t in turns] == ["user", "assistant"] * 2
+
+
 def test_future_question_gets_the_signals_record_not_a_prediction(make_agent: MakeAgent) -> None:
     ans = make_agent().ask("Will bitcoin go up tomorrow?")
     assert ans.figures[0].source_tool == "fusion_signal"
