@@ -22,6 +22,7 @@ from cryptosense import __version__
 from cryptosense.commands import (
     ask,
     backfill,
+    brief,
     collect,
     db,
     embed,
@@ -54,6 +55,7 @@ COMMANDS = (
     db,
     fusion,
     ask,
+    brief,
 )
 
 
