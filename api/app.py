@@ -13,12 +13,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import problems
+from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
-from api.routes import documents, health, search, sentiment, sources
+from api.mcp import http as mcp_http
+from api.routes import dashboard, documents, health, market, search, sentiment, signals, sources
 from core.settings import ApiSettings, Settings
 
 __all__ = ["Services", "create_app"]
@@ -41,7 +43,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         owned = services is None
         app.state.services = Services.from_settings(settings) if owned else services
         try:
-            yield
+            async with mcp_server.session_manager.run():
+                yield
         finally:
             if owned:
                 app.state.services.close()
@@ -56,8 +59,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     app.state.settings = settings
     _allow_origins(app, settings.api)
-    for module in (sentiment, documents, search, sources, health):
-        app.include_router(module.router)
+    for module in (sentiment, documents, search, sources, market, signals):
+        app.include_router(
+            module.router, dependencies=[Depends(require_scope("read"))], responses=AUTH_RESPONSES
+        )
+    app.include_router(health.router)  # no key: probes and monitors
+    dashboard.install(app)  # no key: the page and its static files hold no data
+    mcp_server = mcp_http.install(app, settings)  # /mcp, behind the same keys
     problems.install(app)
     return app
 
@@ -67,6 +75,6 @@ def _allow_origins(app: FastAPI, api: ApiSettings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(api.cors_origins),
-            allow_methods=["GET"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["*"],
         )

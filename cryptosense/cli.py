@@ -20,13 +20,17 @@ from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
 from cryptosense.commands import (
+    ask,
     backfill,
+    brief,
     collect,
     db,
     embed,
     fusion,
     imports,
     index,
+    keys,
+    mcp,
     nlp,
     run,
     score,
@@ -50,8 +54,12 @@ COMMANDS = (
     index,
     serve,
     run,
+    keys,
+    mcp,
     db,
     fusion,
+    ask,
+    brief,
 )
 
 

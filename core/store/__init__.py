@@ -16,6 +16,9 @@ attribute          module                  holds
 ``sources``        :mod:`.sources`         collector state and health, ingest warnings
 ``signals``        :mod:`.signals`         live fusion signals and their outcomes (ledger)
 ``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
+``keys``           :mod:`.keys`            API keys (hashed) and their scopes
+``conversations``  :mod:`.agent`           the agent's conversations and their turns
+``briefings``      :mod:`.agent`           the agent's daily briefings
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -31,10 +34,12 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from core.store import migrate
+from core.store.agent import BriefingRepository, ConversationRepository
 from core.store.documents import CitedDocument, DocumentRepository, IngestResult
 from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
 from core.store.index import IndexRepository, ScoredDoc
+from core.store.keys import KeyRepository
 from core.store.market import MarketRepository
 from core.store.migrate import SchemaState
 from core.store.scores import ScoreCache, ScoreRepository
@@ -73,6 +78,9 @@ class Store:
         self.sources = SourceRepository(db)
         self.signals = SignalRepository(db)
         self.studies = StudyRepository(db)
+        self.keys = KeyRepository(db)
+        self.conversations = ConversationRepository(db)
+        self.briefings = BriefingRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:

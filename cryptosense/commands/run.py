@@ -38,6 +38,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     from api.deps import vector_search
     from collectors.live.demo import use_demo
     from core.store import build_store
+    from cryptosense.commands.admin_key import announce_admin_key
     from cryptosense.service import Pipeline, PipelineStatus, build_sources
 
     host, port = bind_address(args, settings)
@@ -46,6 +47,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
             update={"demo": settings.demo.model_copy(update={"mode": args.demo})}
         )
     store = build_store(settings.db, settings.paths)
+    announce_admin_key(store, settings.paths)
     demo = use_demo(settings.demo)
     collectors, demo_server = build_sources(settings, demo=demo)
     if not collectors:
