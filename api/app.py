@@ -19,6 +19,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import problems
 from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
+from api.limits import LIMIT_RESPONSES, BodyLimit, RateLimiter
+from api.metrics import RequestMetrics, app_registry
+from api.metrics import router as metrics_router
 from api.routes import documents, health, search, sentiment, sources
 from core.settings import ApiSettings, Settings
 
@@ -41,6 +44,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = Services.from_settings(settings) if owned else services
+        app.state.metrics_registry = app_registry(lambda: getattr(app.state, "services", None))
         try:
             yield
         finally:
@@ -56,12 +60,18 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         responses=problems.COMMON_RESPONSES,
     )
     app.state.settings = settings
+    app.router.redirect_slashes = False  # "/v1/sentiment/" is no asset: a 404, not a redirect
+    app.state.limiter = RateLimiter(settings.api.rate_per_s, settings.api.rate_burst)
     _allow_origins(app, settings.api)
+    keyed = {**AUTH_RESPONSES, **LIMIT_RESPONSES}
     for module in (sentiment, documents, search, sources):
         app.include_router(
-            module.router, dependencies=[Depends(require_scope("read"))], responses=AUTH_RESPONSES
+            module.router, dependencies=[Depends(require_scope("read"))], responses=keyed
         )
     app.include_router(health.router)  # no key: probes and monitors
+    app.include_router(metrics_router)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(RequestMetrics)
     problems.install(app)
     return app
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from collectors.base import Collector
 from collectors.registry import CollectOptions, build_collectors
+from collectors.runner import PollOutcome
 from collectors.scheduler import Scheduler
+from core.metrics import DOCUMENTS_SCORED, ITEMS_INGESTED, SCORING_SECONDS
 from core.settings import Settings
 from core.store import Store
 from core.times import utcnow
@@ -77,6 +80,18 @@ def build_sources(
     return collectors, None
 
 
+def _count_ingested(outcomes: list[PollOutcome]) -> None:
+    """Items each poll stored, for ``/metrics``."""
+    for o in outcomes:
+        for kind, n in (
+            ("documents", o.ingest.new),
+            ("candles", o.candles),
+            ("onchain", o.metrics),
+        ):
+            if n:
+                ITEMS_INGESTED.labels(o.source, kind).inc(n)
+
+
 class Pipeline:
     """Collect due sources, score new documents, update the index; repeat."""
 
@@ -120,6 +135,7 @@ class Pipeline:
         from nlp.index import update_index
 
         outcomes = self.scheduler.run_due()
+        _count_ingested(outcomes)
         model = self.model()
         scored = self._score_all(model)
         if scored or outcomes:
@@ -221,9 +237,13 @@ class Pipeline:
 
         scored = 0
         while not self.stop_event.is_set():
+            started = time.perf_counter()
             n = score_pending(
                 self.store, model, batch_size=self.settings.sentiment.batch_size, limit=2000
             )
+            if n:
+                SCORING_SECONDS.observe(time.perf_counter() - started)
+                DOCUMENTS_SCORED.inc(n)
             scored += n
             if n == 0:
                 break

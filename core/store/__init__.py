@@ -116,6 +116,10 @@ class Store:
             "index_points": self.index.count(),
         }
 
+    def schema(self) -> SchemaState:
+        """Where this database's schema stands (a readiness probe asks)."""
+        return migrate.inspect_schema(self._db.engine)
+
     def close(self) -> None:
         self._db.close()
 
