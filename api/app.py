@@ -22,7 +22,9 @@ from api.deps import Services
 from api.limits import LIMIT_RESPONSES, BodyLimit, RateLimiter
 from api.metrics import RequestMetrics, app_registry
 from api.metrics import router as metrics_router
-from api.routes import documents, health, search, sentiment, sources
+from api.routes import documents, health, search, sentiment, sources, streams
+from api.streams.broker import Broker
+from api.streams.transport import quiet_unfinished_responses
 from core.settings import ApiSettings, Settings
 
 __all__ = ["Services", "create_app"]
@@ -45,9 +47,15 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         owned = services is None
         app.state.services = Services.from_settings(settings) if owned else services
         app.state.metrics_registry = app_registry(lambda: getattr(app.state, "services", None))
+        broker = app.state.broker = Broker(
+            app.state.services.store.events, bound=settings.api.subscriber_queue
+        )
+        await broker.start()
+        quiet_unfinished_responses()
         try:
             yield
         finally:
+            await broker.stop()
             if owned:
                 app.state.services.close()
 
@@ -64,6 +72,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.limiter = RateLimiter(settings.api.rate_per_s, settings.api.rate_burst)
     _allow_origins(app, settings.api)
     keyed = {**AUTH_RESPONSES, **LIMIT_RESPONSES}
+    app.include_router(streams.router, responses=keyed)  # before /v1/sentiment/{asset}
     for module in (sentiment, documents, search, sources):
         app.include_router(
             module.router, dependencies=[Depends(require_scope("read"))], responses=keyed

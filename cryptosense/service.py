@@ -29,6 +29,7 @@ from core.times import utcnow
 
 if TYPE_CHECKING:
     from collectors.live.demo import DemoFeedServer
+    from cryptosense.publish import EventPublisher
     from fusion.live import FusionJob
     from nlp.sentiment.base import SentimentModel
     from nlp.sentiment.lifecycle import ModelLifecycle, ServedModel, Upgrade
@@ -104,6 +105,7 @@ class Pipeline:
         *,
         lifecycle: ModelLifecycle | None = None,
         search: VectorSearch | None = None,
+        publisher: EventPublisher | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -115,6 +117,7 @@ class Pipeline:
         self._upgrade_asked = False
         self.stop_event = threading.Event()
         self.fusion: FusionJob | None = None
+        self.publisher = publisher
 
     def lifecycle(self) -> ModelLifecycle:
         if self._lifecycle is None:
@@ -150,6 +153,7 @@ class Pipeline:
         )
         embedded = self._embed(self.model().version)
         signals = self._signal()
+        published = self._publish(self.model().version)
         self.status.scored += scored
         self.status.last_step_at = utcnow().isoformat()
         return {
@@ -157,7 +161,22 @@ class Pipeline:
             "scored": scored,
             "embedded": embedded,
             "signals": signals,
+            "published": published,
         }
+
+    def _publish(self, model_version: str) -> int:
+        """Index updates and new signals to the event log (streams, webhooks); a failure is
+        reported and costs the step nothing else."""
+        if self.publisher is None:
+            return 0
+        try:
+            events = self.publisher.index(model_version, utcnow())
+            events += self.publisher.signals(self.store.signals.latest())
+        except Exception as err:
+            log.exception("publishing events failed")
+            self._report_error(f"events: {type(err).__name__}: {err}")
+            return 0
+        return len(events)
 
     def _signal(self) -> int:
         """The fusion job's turn (it keeps its own schedule): signals stored this time. A

@@ -17,6 +17,7 @@ attribute          module                  holds
 ``signals``        :mod:`.signals`         live fusion signals and their outcomes (ledger)
 ``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
 ``keys``           :mod:`.keys`            API keys (hashed) and their scopes
+``events``         :mod:`.events`          the event log streams and webhooks resume from
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -35,6 +36,7 @@ from core.store import migrate
 from core.store.documents import CitedDocument, DocumentRepository, IngestResult
 from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
+from core.store.events import EventRepository
 from core.store.index import IndexRepository, ScoredDoc
 from core.store.keys import KeyRepository
 from core.store.market import MarketRepository
@@ -76,6 +78,7 @@ class Store:
         self.signals = SignalRepository(db)
         self.studies = StudyRepository(db)
         self.keys = KeyRepository(db)
+        self.events = EventRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:
