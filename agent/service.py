@@ -320,6 +320,8 @@ class Agent:
             freshness=g.freshness,
             confidence=compose.confidence(g, when),
             groundedness=check.groundedness,
+            draft_groundedness=n.draft_groundedness if n.llm_calls else None,
+            first_token_s=n.first_token_s,
             notes=notes + n.notes,
             tool_calls=g.calls,
             llm_calls=n.llm_calls,
