@@ -64,7 +64,9 @@ def gather(
         for c in out.get("citations", []):
             if c["id"] not in seen_docs:
                 seen_docs.add(c["id"])
-                g.citations.append(Citation(**c))
+                # a scraped title is text too: no links or images ride along in it
+                title = " ".join(grounding.clean_links(c["title"], []).split())
+                g.citations.append(Citation(**(c | {"title": title})))
         g.snippets += [s for s in out.get("snippets", []) if s["id"] in seen_docs]
         for reason in out.get("reasons", []):
             g.notes.append(f"{args.get('asset', '')} gate: {reason}".strip())
