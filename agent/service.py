@@ -166,13 +166,12 @@ class Agent:
             finally:
                 push(None)
 
-        task = loop.run_in_executor(None, work)
+        loop.run_in_executor(None, work)
         try:
             while (event := await queue.get()) is not None:
                 yield event
         finally:
-            cancel.set()
-            await asyncio.shield(task) if task.done() else None
+            cancel.set()  # the generation loop checks it on every token and stops
 
     # --- internals ----------------------------------------------------------------------
 
