@@ -13,12 +13,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import problems
+from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
-from api.routes import documents, health, search, sentiment, sources
+from api.limits import LIMIT_RESPONSES, BodyLimit, RateLimiter
+from api.mcp import http as mcp_http
+from api.metrics import RequestMetrics, app_registry
+from api.metrics import router as metrics_router
+from api.routes import (
+    dashboard,
+    documents,
+    health,
+    market,
+    search,
+    sentiment,
+    signals,
+    sources,
+    streams,
+)
+from api.streams.broker import Broker
+from api.streams.transport import quiet_unfinished_responses
 from core.settings import ApiSettings, Settings
 
 __all__ = ["Services", "create_app"]
@@ -40,9 +57,17 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = Services.from_settings(settings) if owned else services
+        app.state.metrics_registry = app_registry(lambda: getattr(app.state, "services", None))
+        broker = app.state.broker = Broker(
+            app.state.services.store.events, bound=settings.api.subscriber_queue
+        )
+        await broker.start()
+        quiet_unfinished_responses()
         try:
-            yield
+            async with mcp_server.session_manager.run():
+                yield
         finally:
+            await broker.stop()
             if owned:
                 app.state.services.close()
 
@@ -55,9 +80,21 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         responses=problems.COMMON_RESPONSES,
     )
     app.state.settings = settings
+    app.router.redirect_slashes = False  # "/v1/sentiment/" is no asset: a 404, not a redirect
+    app.state.limiter = RateLimiter(settings.api.rate_per_s, settings.api.rate_burst)
     _allow_origins(app, settings.api)
-    for module in (sentiment, documents, search, sources, health):
-        app.include_router(module.router)
+    keyed = {**AUTH_RESPONSES, **LIMIT_RESPONSES}
+    app.include_router(streams.router, responses=keyed)  # before /v1/sentiment/{asset}
+    for module in (sentiment, documents, search, sources, market, signals):
+        app.include_router(
+            module.router, dependencies=[Depends(require_scope("read"))], responses=keyed
+        )
+    app.include_router(health.router)  # no key: probes and monitors
+    dashboard.install(app)  # no key: the page and its static files hold no data
+    mcp_server = mcp_http.install(app, settings)  # /mcp, behind the same keys
+    app.include_router(metrics_router)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(RequestMetrics)
     problems.install(app)
     return app
 
@@ -67,6 +104,6 @@ def _allow_origins(app: FastAPI, api: ApiSettings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(api.cors_origins),
-            allow_methods=["GET"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["*"],
         )

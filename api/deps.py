@@ -9,7 +9,7 @@ fixed clock) instead of patching. Routes get the settings section they use, neve
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,6 +22,7 @@ from core.store.tables import SourceStateRow
 from core.times import utcnow
 
 if TYPE_CHECKING:
+    from api.auth import KeyCache
     from nlp.vectors.service import VectorSearch
 
 
@@ -42,6 +43,12 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     search: VectorSearch | None = None
     model_upgrade: Callable[[], Mapping[str, Any] | None] | None = None
+    key_cache: KeyCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        from api.auth import KeyCache
+
+        self.key_cache = KeyCache(self.store.keys)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

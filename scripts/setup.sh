@@ -23,6 +23,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The dashboard's browser test drives Debian's chromium through Playwright (never a browser
+# Playwright downloads: that needs the internet). Installed here when this user may; the test
+# skips with the reason otherwise.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "setup: installing chromium for the dashboard's browser test"
+    apt-get install -y -qq chromium >/dev/null 2>&1 \
+      || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1) \
+      || echo "setup: chromium could not be installed; the dashboard's browser test will skip"
+  else
+    echo "setup: no /usr/bin/chromium (sudo apt-get install chromium): the dashboard's browser test will skip"
+  fi
+fi
+
 if [ "${CRYPTOSENSE_SKIP_LLM:-0}" = "1" ]; then
   exit 0
 fi

@@ -3,15 +3,14 @@ collector -> store -> a real fine-tuned model -> as-of index -> the HTTP API."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,6 +21,7 @@ from core.store import build_store
 from cryptosense.service import Pipeline, PipelineStatus, build_sources
 from nlp.sentiment.train import TrainResult
 from nlp.vectors.service import VectorSearch
+from tests.api.keys import bearer
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,8 @@ def test_demo_feeds_flow_through_model_and_index_to_the_api(
         assert again["scored"] == again["embedded"] == 0
 
         services = Services(store=store, model_version=lambda: status.model_version, search=search)
-        with TestClient(create_app(demo_settings, services=services)) as client:
+        app = create_app(demo_settings, services=services)
+        with TestClient(app, headers=bearer(store)) as client:
             body = client.get("/v1/sentiment/btc").json()
             assert body["model_version"] == trained_sentiment.version
             points = body["points"]
@@ -108,12 +109,18 @@ def test_run_command_answers_with_real_scores(
         points: list[dict[str, object]] = []
         while time.monotonic() < deadline and not points:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            key_file = tmp_path / "var" / "admin.key"
+            if not key_file.exists():  # written before the API starts
+                time.sleep(0.5)
+                continue
             try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/v1/sentiment/BTC", timeout=5
-                ) as resp:
-                    points = json.load(resp)["points"]
-            except OSError:
+                resp = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/sentiment/BTC",
+                    headers={"Authorization": f"Bearer {key_file.read_text().strip()}"},
+                    timeout=5,
+                )
+                points = resp.json()["points"]
+            except (httpx.HTTPError, ValueError, KeyError):
                 pass
             if not points:
                 time.sleep(1)
@@ -128,3 +135,5 @@ def test_run_command_answers_with_real_scores(
             out, _ = proc.communicate()
     assert proc.returncode in (0, -15), out
     assert "offline demo" in out or "demo feeds" in out
+    assert f"Created an admin API key: {tmp_path / 'var' / 'admin.key'}" in out
+    assert (tmp_path / "var" / "admin.key").stat().st_mode & 0o777 == 0o600

@@ -22,6 +22,7 @@ from core.store import build_store
 from cryptosense.service import Pipeline, PipelineStatus, build_sources
 from nlp.sentiment.card import read_card
 from nlp.sentiment.lifecycle import SentimentLifecycle, UpgradeState
+from tests.api.keys import bearer
 from tests.sentiment_fixtures import QUICK, write_seed_subset
 
 pytestmark = pytest.mark.slow
@@ -56,7 +57,7 @@ def test_first_start_with_training_data_serves_the_seed_model_then_switches_to_t
     try:
         with (
             caplog.at_level(logging.WARNING),
-            TestClient(create_app(cfg, services=services)) as client,
+            TestClient(create_app(cfg, services=services), headers=bearer(store)) as client,
         ):
             assert client.get("/healthz").json()["model_version"] is None
 

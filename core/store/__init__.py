@@ -16,8 +16,10 @@ attribute          module                  holds
 ``sources``        :mod:`.sources`         collector state and health, ingest warnings
 ``signals``        :mod:`.signals`         live fusion signals and their outcomes (ledger)
 ``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
+``keys``           :mod:`.keys`            API keys (hashed) and their scopes
 ``conversations``  :mod:`.agent`           the agent's conversations and their turns
 ``briefings``      :mod:`.agent`           the agent's daily briefings
+``events``         :mod:`.events`          the event log streams and webhooks resume from
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -37,7 +39,9 @@ from core.store.agent import BriefingRepository, ConversationRepository
 from core.store.documents import CitedDocument, DocumentRepository, IngestResult
 from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
+from core.store.events import EventRepository
 from core.store.index import IndexRepository, ScoredDoc
+from core.store.keys import KeyRepository
 from core.store.market import MarketRepository
 from core.store.migrate import SchemaState
 from core.store.scores import ScoreCache, ScoreRepository
@@ -76,8 +80,10 @@ class Store:
         self.sources = SourceRepository(db)
         self.signals = SignalRepository(db)
         self.studies = StudyRepository(db)
+        self.keys = KeyRepository(db)
         self.conversations = ConversationRepository(db)
         self.briefings = BriefingRepository(db)
+        self.events = EventRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:
@@ -117,6 +123,10 @@ class Store:
             "scores": self.scores.count(),
             "index_points": self.index.count(),
         }
+
+    def schema(self) -> SchemaState:
+        """Where this database's schema stands (a readiness probe asks)."""
+        return migrate.inspect_schema(self._db.engine)
 
     def close(self) -> None:
         self._db.close()

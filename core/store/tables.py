@@ -257,6 +257,74 @@ class FusionModelRow(SQLModel, table=True):
     model_json: str
 
 
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: only the SHA-256 of the secret is kept; ``id`` is the key's visible prefix
+    (``cs_<id>_...``), so a key can be named in logs and revoked without being known."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=16)
+    name: str = Field(default="", max_length=200)
+    key_hash: str = Field(max_length=64, unique=True)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_field(nullable=False)
+    revoked_at: datetime | None = utc_field(nullable=True)
+
+
+class EventRow(SQLModel, table=True):
+    """The durable event log subscribers resume from: index updates and signals, in the
+    order they were published (``id`` is the cursor)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_topic_asset_id", "topic", "asset", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=16)
+    asset: str = Field(max_length=12)
+    at: datetime = utc_field(nullable=False)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class WebhookRow(SQLModel, table=True):
+    """A registered webhook: where to deliver, for which assets and conditions, signed with
+    its own secret."""
+
+    __tablename__ = "webhooks"
+
+    id: str = Field(primary_key=True, max_length=40)
+    key_id: str = Field(max_length=16)
+    url: str = Field(max_length=2000)
+    assets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    conditions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    secret: str = Field(max_length=100)
+    created_at: datetime = utc_field(nullable=False)
+    disabled_at: datetime | None = utc_field(nullable=True)
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One delivery of one event to one webhook, and how its attempts went."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    webhook_id: str = Field(foreign_key="webhooks.id", max_length=40)
+    event_id: int
+    body: str
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = utc_field(nullable=True)
+    last_status_code: int | None = None
+    last_error: str | None = None
+    created_at: datetime = utc_field(nullable=False)
+    delivered_at: datetime | None = utc_field(nullable=True)
+
+
 #: The schema these classes describe: what the migrations must build (alembic compares them).
 metadata: MetaData = SQLModel.metadata
 

@@ -51,10 +51,12 @@ def serve_app(app: Any, host: str, port: int, settings: Settings) -> None:
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import Services, create_app
+    from cryptosense.commands.admin_key import announce_admin_key
 
     host, port = bind_address(args, settings)
     services = Services.from_settings(settings)  # before uvicorn: a dead database is one line
     try:
+        announce_admin_key(services.store, settings.paths)
         serve_app(create_app(settings, services=services), host, port, settings)
     finally:
         services.close()

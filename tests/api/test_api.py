@@ -16,6 +16,7 @@ from core.settings import Settings
 from core.store import Store
 from core.store.engine import Database
 from nlp.index import update_index
+from tests.api.keys import UNCHECKED, bearer
 
 MV = "api-test-model"
 H0 = datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
@@ -65,12 +66,16 @@ def add_doc(
 
 
 @contextmanager
-def client_for(settings: Settings, store: Store, **services: Any) -> Iterator[TestClient]:
-    """A client over ``store``, at the fixed time NOW unless another clock is given."""
+def client_for(
+    settings: Settings, store: Store, headers: dict[str, str] | None = None, **services: Any
+) -> Iterator[TestClient]:
+    """A client over ``store`` with a read key, at the fixed time NOW unless another clock is
+    given."""
     svc = Services(store=store, model_version=store.scores.latest_version, clock=lambda: NOW)
     for key, value in services.items():
         setattr(svc, key, value)
-    with TestClient(create_app(settings, services=svc)) as client:
+    headers = bearer(store) if headers is None else headers
+    with TestClient(create_app(settings, services=svc), headers=headers) as client:
         yield client
 
 
@@ -318,7 +323,7 @@ def test_healthz_reports_database_model_and_counts(client: TestClient, sqlite_st
 
 def test_unreachable_database_gives_503_json_not_a_traceback(settings: Settings) -> None:
     dead = Store(Database("postgresql+psycopg://postgres@127.0.0.1:1/nothing"))
-    with client_for(settings, dead) as client:
+    with client_for(settings, dead, headers=UNCHECKED) as client:
         health = client.get("/healthz")
         series = client.get("/v1/sentiment/BTC")
     assert health.status_code == 503
@@ -335,7 +340,8 @@ def test_unexpected_failure_is_a_json_500(settings: Settings, sqlite_store: Stor
 
     add_doc(sqlite_store, 10, 0.2)
     svc = Services(store=sqlite_store, model_version=broken_model_version)
-    with TestClient(create_app(settings, services=svc), raise_server_exceptions=False) as client:
+    app = create_app(settings, services=svc)
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(sqlite_store)) as client:
         resp = client.get("/v1/sentiment/BTC")
     assert resp.status_code == 500
     assert resp.json()["detail"] == "internal server error"
@@ -364,5 +370,7 @@ def test_app_builds_and_closes_its_own_store_from_settings(settings: Settings) -
     with TestClient(app) as client:
         body = client.get("/healthz").json()
         assert (body["status"], body["dialect"], body["documents"]) == ("ok", "sqlite", 0)
-        assert client.get("/v1/assets").json() == {"assets": []}
+        assert client.get("/v1/assets").status_code == 401
+        headers = bearer(client.app.state.services.store)  # type: ignore[attr-defined]
+        assert client.get("/v1/assets", headers=headers).json() == {"assets": []}
     assert (settings.data_dir / "cryptosense.db").is_file()

@@ -18,6 +18,7 @@ from core.store import Store
 from nlp.embeddings import PACKAGED_MODEL, OnnxInt8Embedder, ensure_onnx_export, resolve_model_path
 from nlp.vectors.edge import QdrantEdgeStore
 from nlp.vectors.service import VectorSearch
+from tests.api.keys import bearer
 from tests.factories import T0, doc
 
 pytestmark = pytest.mark.slow
@@ -89,7 +90,7 @@ def client(
     settings: Settings, sqlite_store: Store, indexed: tuple[VectorSearch, dict[str, Document]]
 ) -> Iterator[TestClient]:
     services = Services(store=sqlite_store, model_version=lambda: MV, search=indexed[0])
-    with TestClient(create_app(settings, services=services)) as c:
+    with TestClient(create_app(settings, services=services), headers=bearer(sqlite_store)) as c:
         yield c
 
 
@@ -154,14 +155,14 @@ def test_search_switched_off_or_unavailable_answers_503_with_the_reason(
     settings: Settings, sqlite_store: Store, tmp_path: Path
 ) -> None:
     off = Services(store=sqlite_store, model_version=lambda: MV)
-    with TestClient(create_app(settings, services=off)) as c:
+    with TestClient(create_app(settings, services=off), headers=bearer(sqlite_store)) as c:
         r = c.get("/v1/search", params={"q": "bitcoin"})
     assert r.status_code == 503 and "vector.in_service" in r.json()["detail"]
     held = QdrantEdgeStore(settings.paths.vectors / "documents", 384)
     try:  # another opener holds the shard: the API says so instead of failing
         search = VectorSearch(settings.vector, settings.embeddings, settings.paths)
         busy = Services(store=sqlite_store, model_version=lambda: MV, search=search)
-        with TestClient(create_app(settings, services=busy)) as c:
+        with TestClient(create_app(settings, services=busy), headers=bearer(sqlite_store)) as c:
             r = c.get("/v1/search", params={"q": "bitcoin"})
         assert r.status_code == 503 and "open in another process" in r.json()["detail"]
     finally:
