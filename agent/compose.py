@@ -114,6 +114,7 @@ def write_narrative(
     canary: str,
     allowed: list[float],
     days: list[str],
+    owners: list[tuple[float, str | None]] | None = None,
     max_calls: int,
     token_budget: int,
     deadline: float,
@@ -146,7 +147,7 @@ def write_narrative(
             out.notes.append("the model echoed its system prompt: template narrative")
             break
         text = _whole_sentences(grounding.clean_links(text, urls))
-        check = grounding.verify(text, allowed, days)
+        check = grounding.verify(text, allowed, days, owners)
         if attempt == 0:
             out.draft_groundedness = check.groundedness
         out.removed += check.removed

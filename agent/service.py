@@ -257,9 +257,9 @@ class Agent:
                 "signal's measured ledger record is given instead"
             )
         window = [v for k, v in q.model_dump().items() if k.endswith("hours")]
-        allowed = compose.grounding.allowed_numbers(
-            g.figures, [*window, *(w / 24 for w in window), 0, 1, 100]
-        )
+        extra = [*window, *(w / 24 for w in window), 0, 1, 100]
+        allowed = compose.grounding.allowed_numbers(g.figures, extra)
+        owners = compose.grounding.owners_of(g.figures, extra)
         days = [when.date().isoformat()] + [
             c.published_at.date().isoformat() for c in g.citations if c.published_at
         ]
@@ -278,6 +278,7 @@ class Agent:
                 future=future,
                 canary=self.canary,
                 allowed=allowed,
+                owners=owners,
                 days=days,
                 max_calls=self.settings.max_llm_calls,
                 token_budget=self.settings.token_budget,
@@ -295,6 +296,7 @@ class Agent:
                 future=future,
                 canary=self.canary,
                 allowed=allowed,
+                owners=owners,
                 days=days,
                 max_calls=0,
                 token_budget=0,
@@ -307,7 +309,7 @@ class Agent:
             )
         if n.first_token_s is not None:
             notes.append(f"time to first token {n.first_token_s:.2f} s")
-        check = compose.grounding.verify(n.text, allowed, days)
+        check = compose.grounding.verify(n.text, allowed, days, owners)
         return Answer(
             question=question,
             kind=kind,

@@ -43,3 +43,11 @@ def test_cancellation_stops_before_the_llm(make_agent: MakeAgent) -> None:
     model = FakeListChatModel(responses=["never read"])
     ans = make_agent(chat_model=model).ask("How is BTC doing?", cancel=cancel)
     assert ans.llm_calls == 0 and "cancelled" in ans.notes
+
+
+def test_advice_from_the_model_never_ships(make_agent: MakeAgent) -> None:
+    model = FakeListChatModel(
+        responses=["Yes, you should buy BTC now. The BTC ledger hit rate is 75.00%."]
+    )
+    ans = make_agent(chat_model=model).ask("Should I buy BTC now?")
+    assert ans.narrative == "The BTC ledger hit rate is 75.00%."
