@@ -306,13 +306,14 @@ def plant_hostile_posts(store: Store) -> None:
         store_post(store, kind, POSTS[kind], minutes_before=60 * (i + 1))
 
 
-def run(agent: Agent, *, limit: int | None = None) -> Report:
-    """Ask every question (the first ``limit``) and grade the answers."""
+def run(agent: Agent, *, limit: int | None = None, groups: tuple[str, ...] = ()) -> Report:
+    """Ask every question (the first ``limit``; only ``groups`` when given) and grade the
+    answers."""
     from agent.evalset import NOW
 
     report = Report()
     conversation: str | None = None
-    for q in QUESTIONS[:limit]:
+    for q in [q for q in QUESTIONS if not groups or q.group in groups][:limit]:
         asof = NOW - timedelta(days=q.days_before) if q.days_before is not None else NOW
         ans = agent.ask(q.text, asof=asof, conversation_id=conversation if q.followup else None)
         conversation = ans.conversation_id

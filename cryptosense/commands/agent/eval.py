@@ -26,6 +26,13 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--no-llm", action="store_true", help="template narratives (no LLM)")
     s.add_argument("--limit", type=positive_int, help="only the first N questions")
+    s.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        help="only this question group (context, risk, drivers, compare, movers, followup, "
+        "asof, unknown, trick); repeatable",
+    )
     s.add_argument("--threads", type=positive_int, help="llama-cpp generating threads")
     s.add_argument("--json", action="store_true", help="one JSON object")
     s.add_argument("--out", type=Path, help="also write every answer as JSON lines here")
@@ -48,7 +55,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
             plant_hostile_posts(store)
             tuned = settings.model_copy(update={"agent": agent_settings})
             agent = Agent.from_settings(tuned, store, llm=not args.no_llm, clock=lambda: NOW)
-            report = run(agent, limit=args.limit)
+            report = run(agent, limit=args.limit, groups=tuple(args.group))
         finally:
             store.close()
     figures = report.figures()
