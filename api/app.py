@@ -20,7 +20,20 @@ from api import problems
 from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
 from api.mcp import http as mcp_http
-from api.routes import dashboard, documents, health, market, search, sentiment, signals, sources
+from api.routes import (
+    briefings,
+    chat,
+    completions,
+    dashboard,
+    documents,
+    health,
+    market,
+    queries,
+    search,
+    sentiment,
+    signals,
+    sources,
+)
 from core.settings import ApiSettings, Settings
 
 __all__ = ["Services", "create_app"]
@@ -59,9 +72,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     app.state.settings = settings
     _allow_origins(app, settings.api)
-    for module in (sentiment, documents, search, sources, market, signals):
+    for module in (sentiment, documents, search, sources, market, signals, briefings, queries):
         app.include_router(
             module.router, dependencies=[Depends(require_scope("read"))], responses=AUTH_RESPONSES
+        )
+    for module in (chat, completions):
+        app.include_router(
+            module.router, dependencies=[Depends(require_scope("chat"))], responses=AUTH_RESPONSES
         )
     app.include_router(health.router)  # no key: probes and monitors
     dashboard.install(app)  # no key: the page and its static files hold no data
