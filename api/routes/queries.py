@@ -51,6 +51,7 @@ def _route(kind: str, schema: type[BaseModel]) -> Callable[..., Any]:
         except AgentInputError as err:
             raise invalid(("body",), str(err)) from err
 
+    run.__annotations__["params"] = schema  # a real class, not the string "schema"
     run.__name__ = f"query_{kind}"
     run.__doc__ = f"The agent's ``{kind}`` answer: figures, narrative and citations."
     return run
