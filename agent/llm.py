@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_LOADED: dict[tuple[str, int, int | None], Llama] = {}
+_LOADED: dict[tuple[str, int, int | None, int | None], Llama] = {}
 _LOCK = threading.Lock()
 
 
@@ -44,6 +44,7 @@ class LlamaCppChat(BaseChatModel):
     model_path: Path | None = None
     n_ctx: int = 4096
     threads: int | None = None
+    threads_batch: int | None = None
     max_tokens: int = 256
     temperature: float = 0.1
     seed: int = 13
@@ -57,11 +58,20 @@ class LlamaCppChat(BaseChatModel):
         if self._llm is None:
             from nlp.llm.runtime import load_llama, resolve_model_path
 
-            key = (str(resolve_model_path(self.model_path)), self.n_ctx, self.threads)
+            key = (
+                str(resolve_model_path(self.model_path)),
+                self.n_ctx,
+                self.threads,
+                self.threads_batch,
+            )
             with _LOCK:
                 if key not in _LOADED:
                     _LOADED[key] = load_llama(
-                        self.model_path, n_ctx=self.n_ctx, threads=self.threads, seed=self.seed
+                        self.model_path,
+                        n_ctx=self.n_ctx,
+                        threads=self.threads,
+                        threads_batch=self.threads_batch,
+                        seed=self.seed,
                     )
                 self._llm = _LOADED[key]
         return self._llm
@@ -161,6 +171,7 @@ def build_chat_model(settings: AgentSettings, *, max_tokens: int | None = None) 
         model_path=settings.model_path,
         n_ctx=settings.n_ctx,
         threads=settings.threads,
+        threads_batch=settings.threads_batch,
         max_tokens=tokens,
         temperature=settings.temperature,
     )

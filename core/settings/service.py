@@ -45,15 +45,23 @@ class AgentSettings(Section):
     n_ctx: int = Field(default=4096, ge=512)
     max_tokens: int = Field(default=512, ge=16)
     temperature: float = Field(default=0.1, ge=0, le=2)
-    threads: int | None = Field(default=None, ge=1, description="llama-cpp threads (None: all)")
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="llama-cpp generating threads (None: one per core); on cores shared with "
+        "other work 1 is several times faster",
+    )
+    threads_batch: int | None = Field(
+        default=None, ge=1, description="llama-cpp prompt-reading threads (None: as threads)"
+    )
     max_llm_calls: int = Field(default=3, ge=0, le=3, description="LLM calls per answer")
     narrative_tokens: int = Field(
-        default=160, ge=16, le=1024, description="tokens the narrative may generate per call"
+        default=90, ge=16, le=1024, description="tokens the narrative may generate per call"
     )
     token_budget: int = Field(
-        default=2500, ge=100, description="prompt + generated tokens per answer, all calls"
+        default=1200, ge=100, description="prompt + generated tokens per answer, all calls"
     )
-    time_budget_s: float = Field(default=60.0, gt=0, description="seconds per answer")
+    time_budget_s: float = Field(default=45.0, gt=0, description="seconds per answer")
     training_cutoff: date = Field(
         default=date(2024, 9, 1),
         description="The LLM's training cut-off: answers as of an earlier time say the model "
