@@ -7,11 +7,11 @@ it is cheap; a test or an embedding program sets ``app.state.agent`` to its own 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 
-from api.deps import ServicesDep
+from api.deps import Services, ServicesDep
 
 if TYPE_CHECKING:
     from agent.service import Agent
@@ -20,7 +20,11 @@ _lock = threading.Lock()
 
 
 def get_agent(request: Request, services: ServicesDep) -> Agent:
-    state = request.app.state
+    return agent_of(request.app.state, services)
+
+
+def agent_of(state: Any, services: Services) -> Agent:
+    """The app's agent (``state.agent``), built over ``services`` the first time."""
     with _lock:
         agent: Agent | None = getattr(state, "agent", None)
         if agent is None:
