@@ -19,7 +19,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import problems
 from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
+from api.limits import LIMIT_RESPONSES, BodyLimit, RateLimiter
 from api.mcp import http as mcp_http
+from api.metrics import RequestMetrics, app_registry
+from api.metrics import router as metrics_router
 from api.routes import (
     briefings,
     chat,
@@ -33,7 +36,10 @@ from api.routes import (
     sentiment,
     signals,
     sources,
+    streams,
 )
+from api.streams.broker import Broker
+from api.streams.transport import quiet_unfinished_responses
 from core.settings import ApiSettings, Settings
 
 __all__ = ["Services", "create_app"]
@@ -55,10 +61,17 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = Services.from_settings(settings) if owned else services
+        app.state.metrics_registry = app_registry(lambda: getattr(app.state, "services", None))
+        broker = app.state.broker = Broker(
+            app.state.services.store.events, bound=settings.api.subscriber_queue
+        )
+        await broker.start()
+        quiet_unfinished_responses()
         try:
             async with mcp_server.session_manager.run():
                 yield
         finally:
+            await broker.stop()
             if owned:
                 app.state.services.close()
 
@@ -71,18 +84,25 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         responses=problems.COMMON_RESPONSES,
     )
     app.state.settings = settings
+    app.router.redirect_slashes = False  # "/v1/sentiment/" is no asset: a 404, not a redirect
+    app.state.limiter = RateLimiter(settings.api.rate_per_s, settings.api.rate_burst)
     _allow_origins(app, settings.api)
+    keyed = {**AUTH_RESPONSES, **LIMIT_RESPONSES}
+    app.include_router(streams.router, responses=keyed)  # before /v1/sentiment/{asset}
     for module in (sentiment, documents, search, sources, market, signals, briefings, queries):
         app.include_router(
-            module.router, dependencies=[Depends(require_scope("read"))], responses=AUTH_RESPONSES
+            module.router, dependencies=[Depends(require_scope("read"))], responses=keyed
         )
     for module in (chat, completions):
         app.include_router(
-            module.router, dependencies=[Depends(require_scope("chat"))], responses=AUTH_RESPONSES
+            module.router, dependencies=[Depends(require_scope("chat"))], responses=keyed
         )
     app.include_router(health.router)  # no key: probes and monitors
     dashboard.install(app)  # no key: the page and its static files hold no data
     mcp_server = mcp_http.install(app, settings)  # /mcp, behind the same keys
+    app.include_router(metrics_router)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(RequestMetrics)
     problems.install(app)
     return app
 

@@ -115,7 +115,7 @@ async def _http(request: Request, exc: Exception) -> ProblemResponse:
     if status == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
         detail = f"no such path {request.url.path} (see /docs)"
     elif status == 405 and detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
-        detail = f"{request.method} is not allowed on {request.url.path}; this API is read-only"
+        detail = f"{request.method} is not allowed on {request.url.path} (see /docs)"
     if status == 422:
         field = FieldError(loc=[], msg=detail, type="value_error")
         return problem(request, 422, detail, errors=[field], headers=exc.headers)

@@ -40,6 +40,21 @@ class SentimentSeries(BaseModel):
     points: list[SentimentPoint]
 
 
+class LatestSentiment(BaseModel):
+    asset: str
+    point: SentimentPoint | None = Field(
+        description="the newest point (the open bucket's, partial, when it has documents); "
+        "null when the asset has no scored document"
+    )
+
+
+class SentimentLatest(BaseModel):
+    freq: Frequency
+    family: Family
+    model_version: str | None = Field(description="model whose scores built the values")
+    assets: list[LatestSentiment]
+
+
 class AssetCount(BaseModel):
     asset: str
     documents: int
@@ -109,6 +124,13 @@ class Health(BaseModel):
     documents: int | None = None
     scores: int | None = None
     index_points: int | None = None
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str] = Field(
+        description="each check and its result: 'ok', or why it is not ready"
+    )
 
 
 class StoryOut(BaseModel):

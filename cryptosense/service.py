@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from collectors.base import Collector
 from collectors.registry import CollectOptions, build_collectors
+from collectors.runner import PollOutcome
 from collectors.scheduler import Scheduler
+from core.metrics import DOCUMENTS_SCORED, ITEMS_INGESTED, SCORING_SECONDS
 from core.settings import Settings
 from core.store import Store
 from core.times import utcnow
 
 if TYPE_CHECKING:
     from collectors.live.demo import DemoFeedServer
+    from cryptosense.publish import EventPublisher
     from fusion.live import FusionJob
     from nlp.sentiment.base import SentimentModel
     from nlp.sentiment.lifecycle import ModelLifecycle, ServedModel, Upgrade
@@ -77,6 +81,18 @@ def build_sources(
     return collectors, None
 
 
+def _count_ingested(outcomes: list[PollOutcome]) -> None:
+    """Items each poll stored, for ``/metrics``."""
+    for o in outcomes:
+        for kind, n in (
+            ("documents", o.ingest.new),
+            ("candles", o.candles),
+            ("onchain", o.metrics),
+        ):
+            if n:
+                ITEMS_INGESTED.labels(o.source, kind).inc(n)
+
+
 class Pipeline:
     """Collect due sources, score new documents, update the index; repeat."""
 
@@ -89,6 +105,7 @@ class Pipeline:
         *,
         lifecycle: ModelLifecycle | None = None,
         search: VectorSearch | None = None,
+        publisher: EventPublisher | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -100,6 +117,7 @@ class Pipeline:
         self._upgrade_asked = False
         self.stop_event = threading.Event()
         self.fusion: FusionJob | None = None
+        self.publisher = publisher
 
     def lifecycle(self) -> ModelLifecycle:
         if self._lifecycle is None:
@@ -120,6 +138,7 @@ class Pipeline:
         from nlp.index import update_index
 
         outcomes = self.scheduler.run_due()
+        _count_ingested(outcomes)
         model = self.model()
         scored = self._score_all(model)
         if scored or outcomes:
@@ -134,6 +153,7 @@ class Pipeline:
         )
         embedded = self._embed(self.model().version)
         signals = self._signal()
+        published = self._publish(self.model().version)
         self.status.scored += scored
         self.status.last_step_at = utcnow().isoformat()
         return {
@@ -141,7 +161,22 @@ class Pipeline:
             "scored": scored,
             "embedded": embedded,
             "signals": signals,
+            "published": published,
         }
+
+    def _publish(self, model_version: str) -> int:
+        """Index updates and new signals to the event log (streams, webhooks); a failure is
+        reported and costs the step nothing else."""
+        if self.publisher is None:
+            return 0
+        try:
+            events = self.publisher.index(model_version, utcnow())
+            events += self.publisher.signals(self.store.signals.latest())
+        except Exception as err:
+            log.exception("publishing events failed")
+            self._report_error(f"events: {type(err).__name__}: {err}")
+            return 0
+        return len(events)
 
     def _signal(self) -> int:
         """The fusion job's turn (it keeps its own schedule): signals stored this time. A
@@ -221,9 +256,13 @@ class Pipeline:
 
         scored = 0
         while not self.stop_event.is_set():
+            started = time.perf_counter()
             n = score_pending(
                 self.store, model, batch_size=self.settings.sentiment.batch_size, limit=2000
             )
+            if n:
+                SCORING_SECONDS.observe(time.perf_counter() - started)
+                DOCUMENTS_SCORED.inc(n)
             scored += n
             if n == 0:
                 break

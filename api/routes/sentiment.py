@@ -1,4 +1,5 @@
-"""``GET /v1/sentiment/{asset}``: the as-of sentiment index of one asset."""
+"""``GET /v1/sentiment/{asset}``: the as-of sentiment index of one asset; ``GET /v1/sentiment``:
+the latest value of every asset."""
 
 from __future__ import annotations
 
@@ -9,11 +10,52 @@ from fastapi import APIRouter, Query
 from api.deps import ClockDep, IndexSettingsDep, KnownAsset, ModelVersionDep, StoreDep
 from api.params import UtcTime
 from api.problems import invalid, problem_responses
-from api.schemas import Family, SentimentPoint, SentimentSeries
+from api.schemas import (
+    Family,
+    LatestSentiment,
+    SentimentLatest,
+    SentimentPoint,
+    SentimentSeries,
+)
 from core.records import Frequency
 from nlp.index import ServedPoint, series
 
 router = APIRouter(prefix="/v1", tags=["sentiment"])
+
+
+@router.get(
+    "/sentiment",
+    response_model=SentimentLatest,
+    responses=problem_responses({422: "a bad freq or family"}),
+)
+def sentiment_latest(
+    store: StoreDep,
+    index_settings: IndexSettingsDep,
+    model_version: ModelVersionDep,
+    clock: ClockDep,
+    freq: Annotated[Frequency, Query(description="bucket size")] = Frequency.HOUR,
+    family: Annotated[Family, Query(description="source family")] = "all",
+) -> SentimentLatest:
+    """The newest point of every asset a stored document mentions, by symbol."""
+    now = clock()
+    latest = []
+    for asset in store.documents.assets():
+        served = (
+            []
+            if model_version is None
+            else series(
+                store,
+                model_version,
+                index_settings,
+                asset=asset,
+                freq=freq,
+                family=family,
+                limit=1,
+                now=now,
+            )
+        )
+        latest.append(LatestSentiment(asset=asset, point=_point(served[-1]) if served else None))
+    return SentimentLatest(freq=freq, family=family, model_version=model_version, assets=latest)
 
 
 @router.get(

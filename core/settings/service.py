@@ -73,6 +73,27 @@ class ApiSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: tuple[str, ...] = ()
+    rate_per_s: float = Field(
+        default=20.0, gt=0, description="requests per second each API key may make, sustained"
+    )
+    rate_burst: int = Field(
+        default=100, ge=1, description="requests a key may make at once before the rate applies"
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="largest request body accepted (else 413)"
+    )
+    subscriber_queue: int = Field(
+        default=1000,
+        ge=1,
+        description="events held for one stream subscriber; one that falls this far behind "
+        "is dropped (it reconnects and resumes from its cursor)",
+    )
+    cache_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="seconds a sentiment answer is reused while the index has not changed "
+        "(0: never)",
+    )
 
 
 class DemoSettings(Section):

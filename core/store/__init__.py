@@ -19,6 +19,7 @@ attribute          module                  holds
 ``keys``           :mod:`.keys`            API keys (hashed) and their scopes
 ``conversations``  :mod:`.agent`           the agent's conversations and their turns
 ``briefings``      :mod:`.agent`           the agent's daily briefings
+``events``         :mod:`.events`          the event log streams and webhooks resume from
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -38,6 +39,7 @@ from core.store.agent import BriefingRepository, ConversationRepository
 from core.store.documents import CitedDocument, DocumentRepository, IngestResult
 from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
+from core.store.events import EventRepository
 from core.store.index import IndexRepository, ScoredDoc
 from core.store.keys import KeyRepository
 from core.store.market import MarketRepository
@@ -81,6 +83,7 @@ class Store:
         self.keys = KeyRepository(db)
         self.conversations = ConversationRepository(db)
         self.briefings = BriefingRepository(db)
+        self.events = EventRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:
@@ -120,6 +123,10 @@ class Store:
             "scores": self.scores.count(),
             "index_points": self.index.count(),
         }
+
+    def schema(self) -> SchemaState:
+        """Where this database's schema stands (a readiness probe asks)."""
+        return migrate.inspect_schema(self._db.engine)
 
     def close(self) -> None:
         self._db.close()

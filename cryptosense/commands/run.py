@@ -39,6 +39,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     from collectors.live.demo import use_demo
     from core.store import build_store
     from cryptosense.commands.admin_key import announce_admin_key
+    from cryptosense.publish import EventPublisher
     from cryptosense.service import Pipeline, PipelineStatus, build_sources
 
     host, port = bind_address(args, settings)
@@ -54,7 +55,11 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         log.warning("no sources configured: serving stored data only")
     status = PipelineStatus(demo=demo)
     search = vector_search(settings)  # one per process: the pipeline writes, the API reads
-    pipeline = Pipeline(settings, store, collectors, status, search=search)
+    app_state: dict[str, Any] = {}
+    publisher = EventPublisher(
+        store, settings.index, on_publish=lambda events: wake_streams(app_state.get("app"))
+    )
+    pipeline = Pipeline(settings, store, collectors, status, search=search, publisher=publisher)
     worker = threading.Thread(target=pipeline.run_forever, name="pipeline", daemon=True)
     services = Services(
         store=store,
@@ -64,7 +69,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     )
     worker.start()
     try:
-        serve_app(create_app(settings, services=services), host, port, settings)
+        app = app_state["app"] = create_app(settings, services=services)
+        serve_app(app, host, port, settings)
     finally:
         pipeline.stop_event.set()
         worker.join(timeout=30)
@@ -72,3 +78,10 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
             demo_server.stop()
         services.close()
     return 0
+
+
+def wake_streams(app: Any) -> None:
+    """Tell the API's stream broker (and webhooks) that events were published."""
+    broker = getattr(getattr(app, "state", None), "broker", None)
+    if broker is not None:
+        broker.wake()
