@@ -13,6 +13,7 @@ when streaming). ``usage`` counts the agent's tokens, prompts and generation tog
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -129,8 +130,6 @@ def sources(answer: Answer) -> str:
 
 
 def _chunk(cid: str, created: int, delta: dict[str, Any], **extra: Any) -> str:
-    import json
-
     body = {
         "id": cid,
         "object": "chat.completion.chunk",
