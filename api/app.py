@@ -24,10 +24,14 @@ from api.mcp import http as mcp_http
 from api.metrics import RequestMetrics, app_registry
 from api.metrics import router as metrics_router
 from api.routes import (
+    briefings,
+    chat,
+    completions,
     dashboard,
     documents,
     health,
     market,
+    queries,
     search,
     sentiment,
     signals,
@@ -85,9 +89,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     _allow_origins(app, settings.api)
     keyed = {**AUTH_RESPONSES, **LIMIT_RESPONSES}
     app.include_router(streams.router, responses=keyed)  # before /v1/sentiment/{asset}
-    for module in (sentiment, documents, search, sources, market, signals):
+    for module in (sentiment, documents, search, sources, market, signals, briefings, queries):
         app.include_router(
             module.router, dependencies=[Depends(require_scope("read"))], responses=keyed
+        )
+    for module in (chat, completions):
+        app.include_router(
+            module.router, dependencies=[Depends(require_scope("chat"))], responses=keyed
         )
     app.include_router(health.router)  # no key: probes and monitors
     dashboard.install(app)  # no key: the page and its static files hold no data
