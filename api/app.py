@@ -8,6 +8,7 @@ component gets its own section. Every error is an RFC 9457 problem (:mod:`api.pr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,9 +23,10 @@ from api.deps import Services
 from api.limits import LIMIT_RESPONSES, BodyLimit, RateLimiter
 from api.metrics import RequestMetrics, app_registry
 from api.metrics import router as metrics_router
-from api.routes import documents, health, search, sentiment, sources, streams
+from api.routes import documents, health, search, sentiment, sources, streams, webhooks
 from api.streams.broker import Broker
 from api.streams.transport import quiet_unfinished_responses
+from api.webhooks.dispatcher import Dispatcher
 from core.settings import ApiSettings, Settings
 
 __all__ = ["Services", "create_app"]
@@ -50,12 +52,16 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         broker = app.state.broker = Broker(
             app.state.services.store.events, bound=settings.api.subscriber_queue
         )
+        dispatcher = app.state.dispatcher = Dispatcher(app.state.services.store, settings.webhooks)
+        broker.listeners.append(lambda _events: dispatcher.wake())
         await broker.start()
+        dispatcher.start()
         quiet_unfinished_responses()
         try:
             yield
         finally:
             await broker.stop()
+            await asyncio.to_thread(dispatcher.stop)
             if owned:
                 app.state.services.close()
 
@@ -71,8 +77,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.router.redirect_slashes = False  # "/v1/sentiment/" is no asset: a 404, not a redirect
     app.state.limiter = RateLimiter(settings.api.rate_per_s, settings.api.rate_burst)
     _allow_origins(app, settings.api)
-    keyed = {**AUTH_RESPONSES, **LIMIT_RESPONSES}
+    keyed = {
+        **AUTH_RESPONSES,
+        **LIMIT_RESPONSES,
+        **problems.problem_responses({422: "a parameter or body that does not validate"}),
+    }
     app.include_router(streams.router, responses=keyed)  # before /v1/sentiment/{asset}
+    app.include_router(webhooks.router, responses=keyed)
     for module in (sentiment, documents, search, sources):
         app.include_router(
             module.router, dependencies=[Depends(require_scope("read"))], responses=keyed

@@ -18,6 +18,7 @@ attribute          module                  holds
 ``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
 ``keys``           :mod:`.keys`            API keys (hashed) and their scopes
 ``events``         :mod:`.events`          the event log streams and webhooks resume from
+``webhooks``       :mod:`.webhooks`        registered webhooks and their delivery log
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -45,6 +46,7 @@ from core.store.scores import ScoreCache, ScoreRepository
 from core.store.signals import SignalRepository
 from core.store.sources import SourceRepository
 from core.store.studies import StudyRepository
+from core.store.webhooks import WebhookRepository
 
 if TYPE_CHECKING:
     from core.paths import DataPaths
@@ -79,6 +81,7 @@ class Store:
         self.studies = StudyRepository(db)
         self.keys = KeyRepository(db)
         self.events = EventRepository(db)
+        self.webhooks = WebhookRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:
