@@ -21,9 +21,21 @@ from api import problems
 from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
 from api.limits import LIMIT_RESPONSES, BodyLimit, RateLimiter
+from api.mcp import http as mcp_http
 from api.metrics import RequestMetrics, app_registry
 from api.metrics import router as metrics_router
-from api.routes import documents, health, search, sentiment, sources, streams, webhooks
+from api.routes import (
+    dashboard,
+    documents,
+    health,
+    market,
+    search,
+    sentiment,
+    signals,
+    sources,
+    streams,
+    webhooks,
+)
 from api.streams.broker import Broker
 from api.streams.transport import quiet_unfinished_responses
 from api.webhooks.dispatcher import Dispatcher
@@ -58,7 +70,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         dispatcher.start()
         quiet_unfinished_responses()
         try:
-            yield
+            async with mcp_server.session_manager.run():
+                yield
         finally:
             await broker.stop()
             await asyncio.to_thread(dispatcher.stop)
@@ -84,7 +97,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     }
     app.include_router(streams.router, responses=keyed)  # before /v1/sentiment/{asset}
     app.include_router(webhooks.router, responses=keyed)
-    for module in (sentiment, documents, search, sources):
+    for module in (sentiment, documents, search, sources, market, signals):
         app.include_router(
             module.router, dependencies=[Depends(require_scope("read"))], responses=keyed
         )
@@ -92,6 +105,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(metrics_router)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(RequestMetrics)
+    dashboard.install(app)  # no key: the page and its static files hold no data
+    mcp_server = mcp_http.install(app, settings)  # /mcp, behind the same keys
     problems.install(app)
     return app
 

@@ -20,7 +20,9 @@ from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
 from cryptosense.commands import (
+    ask,
     backfill,
+    brief,
     collect,
     db,
     embed,
@@ -28,6 +30,7 @@ from cryptosense.commands import (
     imports,
     index,
     keys,
+    mcp,
     nlp,
     run,
     score,
@@ -52,8 +55,11 @@ COMMANDS = (
     serve,
     run,
     keys,
+    mcp,
     db,
     fusion,
+    ask,
+    brief,
 )
 
 

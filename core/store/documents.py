@@ -171,10 +171,12 @@ class DocumentRepository:
         *,
         asset: str | None = None,
         since: datetime | None = None,
+        asof: datetime | None = None,
         limit: int = 50,
     ) -> list[CitedDocument]:
         """Newest scored documents first (by ``ingested_at``), with every source each came
-        through: what the API lists and the agent cites."""
+        through: what the API lists and the agent cites. ``asof``: only documents ingested by
+        then (``ingested_at <= asof``), what an answer about that moment may see."""
         with self._db.session() as s:
             q = (
                 select(DocumentRow, SentimentScoreRow)
@@ -188,6 +190,8 @@ class DocumentRepository:
                 q = q.where(col(DocumentRow.id).in_(mentions))
             if since is not None:
                 q = q.where(col(DocumentRow.ingested_at) >= since)
+            if asof is not None:
+                q = q.where(col(DocumentRow.ingested_at) <= asof)
             q = q.order_by(col(DocumentRow.ingested_at).desc(), col(DocumentRow.id)).limit(limit)
             pairs = s.exec(q).all()
             ids = [d.id for d, _ in pairs]

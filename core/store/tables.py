@@ -327,3 +327,41 @@ class WebhookDeliveryRow(SQLModel, table=True):
 
 #: The schema these classes describe: what the migrations must build (alembic compares them).
 metadata: MetaData = SQLModel.metadata
+
+
+class ConversationRow(SQLModel, table=True):
+    """An agent conversation: its turns follow in :class:`TurnRow`."""
+
+    __tablename__ = "agent_conversations"
+
+    id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = utc_field(nullable=False)
+    updated_at: datetime = utc_field(nullable=False)
+
+
+class TurnRow(SQLModel, table=True):
+    """One turn of a conversation: the user's question or the agent's answer (as JSON)."""
+
+    __tablename__ = "agent_turns"
+    __table_args__ = (ForeignKeyConstraint(["conversation_id"], ["agent_conversations.id"]),)
+
+    conversation_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)
+    role: str = Field(max_length=16)
+    content: str
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = utc_field(nullable=False)
+
+
+class BriefingRow(SQLModel, table=True):
+    """The daily briefing of one day (the newest made replaces an older one)."""
+
+    __tablename__ = "agent_briefings"
+
+    day: date = Field(primary_key=True)
+    asof: datetime = utc_field(nullable=False)
+    seed: int
+    sha256: str = Field(max_length=64)
+    markdown: str
+    html: str
+    created_at: datetime = utc_field(nullable=False)

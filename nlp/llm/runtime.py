@@ -58,8 +58,11 @@ def load_llama(
     threads: int | None = None,
     n_batch: int = 256,
     seed: int = 13,
+    threads_batch: int | None = None,
 ) -> Llama:
-    """A ``llama_cpp.Llama`` on CPU, quiet, with a fixed seed."""
+    """A ``llama_cpp.Llama`` on CPU, quiet, with a fixed seed. ``threads`` generate,
+    ``threads_batch`` read the prompt (default: as many as ``threads``); on cores shared
+    with other work one generating thread is several times faster than two."""
     try:
         from llama_cpp import Llama
     except ImportError:
@@ -71,7 +74,7 @@ def load_llama(
         model_path=str(path),
         n_ctx=n_ctx,
         n_threads=n_threads,
-        n_threads_batch=n_threads,
+        n_threads_batch=threads_batch or n_threads,
         n_batch=n_batch,
         seed=seed,
         verbose=False,

@@ -22,7 +22,7 @@ from core.settings import Settings, load_settings
 from core.store import Store
 from core.store.events import NewEvent
 from tests.api.keys import bearer
-from tests.api.live import live_server
+from tests.api.live import serve_app as live_server
 
 
 def _publish(store: Store, *points: tuple[str, float], pad: int = 0) -> list[int]:

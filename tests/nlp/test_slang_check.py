@@ -31,9 +31,10 @@ from nlp.sentiment.train import train_model
 
 pytestmark = pytest.mark.slow
 
-#: Floors on the slang check for the shipped crypto model (measured: docs/sentiment.md).
-ACCURACY_FLOOR = 0.60
-POLAR_AUC_FLOOR = 0.85
+#: Floors on the slang check for the shipped crypto model: measured 0.659 accuracy and 0.912
+#: polarity AUC on ONNX int8 (docs/sentiment.md), less a margin for thread-count noise.
+ACCURACY_FLOOR = 0.62
+POLAR_AUC_FLOOR = 0.88
 
 
 def _cache() -> Path:
