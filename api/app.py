@@ -24,6 +24,7 @@ from api.limits import LIMIT_RESPONSES, BodyLimit, RateLimiter
 from api.mcp import http as mcp_http
 from api.metrics import RequestMetrics, app_registry
 from api.metrics import router as metrics_router
+from api.params import no_unknown_query
 from api.routes import (
     dashboard,
     documents,
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         "behind them, semantic search over them (as-of too), and source health.",
         lifespan=lifespan,
         responses=problems.COMMON_RESPONSES,
+        dependencies=[Depends(no_unknown_query)],
     )
     app.state.settings = settings
     app.router.redirect_slashes = False  # "/v1/sentiment/" is no asset: a 404, not a redirect

@@ -32,6 +32,7 @@ _SYMBOL_PATTERN = r"^[A-Za-z0-9]{1,12}$"
 class WebhookIn(BaseModel):
     url: str = Field(
         max_length=2000,
+        pattern=r"^https?://[^/?#\s]+",
         description="where deliveries are POSTed (http or https)",
         examples=["https://example.com/hooks/cryptosense"],
     )

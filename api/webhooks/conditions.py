@@ -22,7 +22,7 @@ class _Condition(BaseModel):
 
 class IndexCrosses(_Condition):
     type: Literal["index_crosses"]
-    level: float = Field(ge=0, le=100, description="index level, 0..100")
+    level: float = Field(strict=True, ge=0, le=100, description="index level, 0..100")
     direction: Literal["up", "down", "any"] = "any"
 
     def matches(self, event: Event) -> bool:
@@ -38,7 +38,7 @@ class IndexCrosses(_Condition):
 
 class ZscoreBeyond(_Condition):
     type: Literal["zscore_beyond"]
-    threshold: float = Field(gt=0, le=100, description="|z-score| at or above this")
+    threshold: float = Field(strict=True, gt=0, le=100, description="|z-score| at or above this")
 
     def matches(self, event: Event) -> bool:
         if event.topic != "sentiment":
