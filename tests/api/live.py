@@ -47,12 +47,14 @@ def free_port() -> int:
 
 @contextmanager
 def serve_app(app: FastAPI) -> Iterator[str]:
-    """``app`` under uvicorn on a free port until the block ends; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
+    """``app`` under uvicorn on a free port until the block ends; yields its base URL. The
+    socket is bound before the server starts, so no other process can take the port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -64,6 +66,7 @@ def serve_app(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
 
 
 def seed(store: Store) -> None:
