@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import problems
+from api.answers import AnswerCache
 from api.auth import AUTH_RESPONSES, require_scope
 from api.deps import Services
 from api.limits import LIMIT_RESPONSES, BodyLimit, RateLimiter
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.settings = settings
     app.router.redirect_slashes = False  # "/v1/sentiment/" is no asset: a 404, not a redirect
     app.state.limiter = RateLimiter(settings.api.rate_per_s, settings.api.rate_burst)
+    app.state.answers = AnswerCache(settings.api.cache_s)
     _allow_origins(app, settings.api)
     keyed = {
         **AUTH_RESPONSES,

@@ -42,7 +42,7 @@ UtcTime = Annotated[
 """A timezone-aware UTC ``datetime`` read from ISO 8601 text by :func:`core.times.parse_utc`."""
 
 
-def no_unknown_query(request: HTTPConnection) -> None:
+async def no_unknown_query(request: HTTPConnection) -> None:
     """Refuse query parameters the route does not take (a typo such as ``?asset=`` for
     ``?assets=`` would otherwise be ignored without a word): a 422 naming it and the known
     ones. Installed for every route by :func:`api.app.create_app`."""
