@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.answers import AnswerCache
 from api.deps import ClockDep, IndexSettingsDep, ModelVersionDep, Services, StoreDep
@@ -96,32 +95,25 @@ async def get_sentiment_series(
         raise invalid(("query", "end"), "must not be before start")
     key = ("series", asset.upper(), freq, family, start, end, limit, _index_version(request))
     cache: AnswerCache = request.app.state.answers
-    body = cache.get(key)
-    if body is None:
-        services: Services = request.app.state.services
-        index_settings = request.app.state.settings.index
+    services: Services = request.app.state.services
+    index_settings = request.app.state.settings.index
 
-        def compute() -> bytes:
-            return (
-                sentiment_series(
-                    asset=require_known_asset(services.store, asset),
-                    store=services.store,
-                    index_settings=index_settings,
-                    model_version=services.model_version(),
-                    clock=services.clock,
-                    freq=freq,
-                    family=family,
-                    start=start,
-                    end=end,
-                    limit=limit,
-                )
-                .model_dump_json()
-                .encode()
-            )
+    def compute() -> bytes:
+        answer = sentiment_series(
+            asset=require_known_asset(services.store, asset),
+            store=services.store,
+            index_settings=index_settings,
+            model_version=services.model_version(),
+            clock=services.clock,
+            freq=freq,
+            family=family,
+            start=start,
+            end=end,
+            limit=limit,
+        )
+        return answer.model_dump_json().encode()
 
-        body = await run_in_threadpool(compute)
-        cache.put(key, body)
-    return Response(body, media_type="application/json")
+    return Response(await cache.get(key, compute), media_type="application/json")
 
 
 def _index_version(request: Request) -> int | None:
