@@ -27,6 +27,13 @@ _ADVICE = re.compile(
     re.I,
 )
 
+#: What a market answer never needs and phishing posts push: secrets and requests to send them.
+_SECRETS = re.compile(
+    r"\b((seed|recovery|secret|backup) (phrase|words)|private keys?|mnemonic|passwords?|"
+    r"send (your|it|them|funds|coins)\b)",
+    re.I,
+)
+
 
 @dataclass
 class Check:
@@ -120,7 +127,8 @@ def verify(
 ) -> Check:
     """``text`` with every sentence removed that holds an unverified number or date, a number
     attributed to the wrong asset (with ``owners``: (value, asset) of every figure), or advice
-    and predictions ("you should buy", "will reach", a bare "Yes," verdict)."""
+    and predictions ("you should buy", "will reach", a bare "Yes," verdict), or talk of
+    secrets (seed phrases, private keys: what phishing posts in the data push)."""
     kept: list[str] = []
     removed: list[str] = []
     total = ok = 0
@@ -128,7 +136,7 @@ def verify(
     for sentence in _SENTENCE.split(text.strip()):
         if not sentence:
             continue
-        if _ADVICE.search(sentence):  # its numbers count as unverified
+        if _ADVICE.search(sentence) or _SECRETS.search(sentence):  # numbers count as unverified
             total += len(numbers_in(sentence))
             removed.append(sentence)
             continue

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from api.problems import problem_responses
@@ -43,6 +44,9 @@ AUTH_RESPONSES = problem_responses(
 )
 
 
+_MISSING = object()
+
+
 class KeyCache:
     """Key lookups by the key itself, remembered for a few seconds."""
 
@@ -51,6 +55,13 @@ class KeyCache:
         self._ttl = ttl_s
         self._seen: dict[str, tuple[float, ApiKey | None]] = {}
         self._lock = threading.Lock()
+
+    def cached(self, key: str) -> ApiKey | object | None:
+        """The remembered answer for ``key``, or :data:`_MISSING` (look it up)."""
+        hit = self._seen.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return _MISSING
 
     def lookup(self, key: str) -> ApiKey | None:
         now = time.monotonic()
@@ -73,7 +84,7 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": REALM})
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -82,7 +93,12 @@ def authenticate(
     token = credentials.credentials.strip() if credentials is not None else ""
     if not token:
         raise _unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
-    key = services.key_cache.lookup(token)
+    remembered = services.key_cache.cached(token)
+    key = (
+        await run_in_threadpool(services.key_cache.lookup, token)
+        if remembered is _MISSING
+        else cast(ApiKey | None, remembered)
+    )
     if key is None:
         raise _unauthorized("unknown API key")
     if key.revoked_at is not None:
@@ -91,10 +107,10 @@ def authenticate(
     return key
 
 
-def require_scope(scope: str) -> Callable[..., ApiKey]:
+def require_scope(scope: str) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency: the caller's key, which must carry ``scope`` (or ``admin``)."""
 
-    def check(request: Request, key: Annotated[ApiKey, Depends(authenticate)]) -> ApiKey:
+    async def check(request: Request, key: Annotated[ApiKey, Depends(authenticate)]) -> ApiKey:
         if not key.allows(scope):
             raise HTTPException(
                 403,

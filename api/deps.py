@@ -1,5 +1,8 @@
 """The services the API runs on, and its dependencies, declared once as ``Annotated`` aliases.
 
+The dependencies that only read the app's state are ``async`` (a sync one would cost a hop
+to the thread pool on every request); those that query the database stay sync.
+
 Routers ask for ``StoreDep``, ``IndexSettingsDep``, ``ModelVersionDep``, ``ClockDep`` or
 ``KnownAsset`` and never build anything themselves; tests hand :func:`api.app.create_app`
 their own :class:`Services` (a store on a temporary SQLite file or the local PostgreSQL, a
@@ -75,12 +78,12 @@ def vector_search(settings: Settings) -> VectorSearch | None:
     return VectorSearch(settings.vector, settings.embeddings, settings.paths)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_index_settings(request: Request) -> IndexSettings:
+async def get_index_settings(request: Request) -> IndexSettings:
     index: IndexSettings = request.app.state.settings.index
     return index
 
@@ -89,7 +92,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 IndexSettingsDep = Annotated[IndexSettings, Depends(get_index_settings)]
 
 
-def get_store(services: ServicesDep) -> Store:
+async def get_store(services: ServicesDep) -> Store:
     return services.store
 
 
@@ -97,7 +100,7 @@ def get_model_version(services: ServicesDep) -> str | None:
     return services.model_version()
 
 
-def get_clock(services: ServicesDep) -> Callable[[], datetime]:
+async def get_clock(services: ServicesDep) -> Callable[[], datetime]:
     return services.clock
 
 

@@ -26,6 +26,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from api.schemas import FieldError, Problem, ValidationProblem
 from core.assets import UnknownAssetError
@@ -114,12 +115,34 @@ async def _http(request: Request, exc: Exception) -> ProblemResponse:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if status == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
         detail = f"no such path {request.url.path} (see /docs)"
-    elif status == 405 and detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
-        detail = f"{request.method} is not allowed on {request.url.path} (see /docs)"
+    if status == 400 and detail == "There was an error parsing the body":
+        # FastAPI's answer to a body that is not UTF-8 JSON: a 422 like every other bad body
+        field = FieldError(
+            loc=["body"], msg="not a JSON document (or not UTF-8)", type="json_invalid"
+        )
+        return problem(request, 422, "body: not a JSON document (or not UTF-8)", errors=[field])
+    headers = dict(exc.headers or {})
+    if status == 405:
+        allowed = _allowed_methods(request)
+        if allowed:  # every route at this path, not only the first one that matched
+            headers["Allow"] = ", ".join(allowed)
+        if detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+            detail += f"; allowed: {', '.join(allowed)}" if allowed else " (see /docs)"
     if status == 422:
         field = FieldError(loc=[], msg=detail, type="value_error")
-        return problem(request, 422, detail, errors=[field], headers=exc.headers)
-    return problem(request, status, detail, headers=exc.headers)
+        return problem(request, 422, detail, errors=[field], headers=headers)
+    return problem(request, status, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The documented methods of the request's path (every route at it, not only the first
+    one the router tried)."""
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {m.upper() for m in item}
+    return sorted(methods)
 
 
 async def _unknown_asset(request: Request, exc: Exception) -> ProblemResponse:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials
 from mcp.server import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
@@ -53,8 +52,8 @@ class KeyGuard:
             else None
         )
         try:
-            key = await run_in_threadpool(authenticate, request, services, credentials)
-            self.check(request, key)
+            key = await authenticate(request, services, credentials)
+            await self.check(request, key)
         except HTTPException as err:
             detail = err.detail if isinstance(err.detail, str) else str(err.detail)
             await problem(request, err.status_code, detail, headers=err.headers)(

@@ -163,12 +163,14 @@ class Reads:
         start: str | None = None,
         end: str | None = None,
     ) -> dict[str, Any]:
-        store = self._services().store
+        services = self._services()
+        store = services.store
         return guarded(
             lambda: _json(
                 signals.asset_signals(
                     asset=require_known_asset(store, asset),
                     store=store,
+                    clock=services.clock,
                     timeframe=timeframe,
                     start=_time(start, "start"),
                     end=_time(end, "end"),

@@ -3,11 +3,14 @@ the latest value of every asset."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import ClockDep, IndexSettingsDep, KnownAsset, ModelVersionDep, StoreDep
+from api.answers import AnswerCache
+from api.deps import ClockDep, IndexSettingsDep, ModelVersionDep, Services, StoreDep
 from api.params import UtcTime
 from api.problems import invalid, problem_responses
 from api.schemas import (
@@ -17,7 +20,10 @@ from api.schemas import (
     SentimentPoint,
     SentimentSeries,
 )
+from core.assets import require_known_asset
 from core.records import Frequency
+from core.settings import IndexSettings
+from core.store import Store
 from nlp.index import ServedPoint, series
 
 router = APIRouter(prefix="/v1", tags=["sentiment"])
@@ -69,12 +75,9 @@ def sentiment_latest(
         }
     ),
 )
-def sentiment_series(
-    asset: KnownAsset,
-    store: StoreDep,
-    index_settings: IndexSettingsDep,
-    model_version: ModelVersionDep,
-    clock: ClockDep,
+async def get_sentiment_series(
+    request: Request,
+    asset: Annotated[str, Path(description="asset symbol, any case, e.g. BTC or btc")],
     freq: Annotated[Frequency, Query(description="bucket size")] = Frequency.HOUR,
     family: Annotated[Family, Query(description="source family")] = "all",
     start: Annotated[UtcTime | None, Query(description="buckets starting at or after")] = None,
@@ -82,10 +85,56 @@ def sentiment_series(
         UtcTime | None, Query(description="buckets starting before (equal to start: none)")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="newest N points")] = 500,
-) -> SentimentSeries:
+) -> Response:
     """Complete buckets as stored (final, as-of their end) and the still-open bucket computed
     now (``partial: true``), oldest first. The window ``[start, end)`` is half-open: an equal
-    start and end is an empty window (no points), an end before the start is a 422."""
+    start and end is an empty window (no points), an end before the start is a 422. An
+    answer may be reused for up to ``api.cache_s`` seconds while the index is unchanged (the
+    open bucket's ``asof`` says when it was computed)."""
+    if start is not None and end is not None and end < start:
+        raise invalid(("query", "end"), "must not be before start")
+    key = ("series", asset.upper(), freq, family, start, end, limit, _index_version(request))
+    cache: AnswerCache = request.app.state.answers
+    services: Services = request.app.state.services
+    index_settings = request.app.state.settings.index
+
+    def compute() -> bytes:
+        answer = sentiment_series(
+            asset=require_known_asset(services.store, asset),
+            store=services.store,
+            index_settings=index_settings,
+            model_version=services.model_version(),
+            clock=services.clock,
+            freq=freq,
+            family=family,
+            start=start,
+            end=end,
+            limit=limit,
+        )
+        return answer.model_dump_json().encode()
+
+    return Response(await cache.get(key, compute), media_type="application/json")
+
+
+def _index_version(request: Request) -> int | None:
+    """The newest event the API has seen: it changes whenever an index update is published."""
+    broker = getattr(request.app.state, "broker", None)
+    return None if broker is None else broker.cursor
+
+
+def sentiment_series(
+    asset: str,
+    store: Store,
+    index_settings: IndexSettings,
+    model_version: str | None,
+    clock: Callable[[], datetime],
+    freq: Frequency = Frequency.HOUR,
+    family: Family = "all",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 500,
+) -> SentimentSeries:
+    """The series of a known asset (the route's answer; MCP's ``sentiment_index`` too)."""
     if start is not None and end is not None and end < start:
         raise invalid(("query", "end"), "must not be before start")
     served = (

@@ -74,6 +74,11 @@ class Broker:
     def subscribers(self) -> int:
         return len(self._subs)
 
+    @property
+    def cursor(self) -> int | None:
+        """The newest event read from the log (the index version answer caches key on)."""
+        return self._cursor
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()

@@ -14,7 +14,8 @@ joins them and re-exports every section, so ``from core.settings import X`` work
 - :mod:`core.settings.nlp`: ``sentiment``, ``embeddings``, ``vector``, ``index`` (nlp/)
 - :mod:`core.settings.fusion`: ``fusion`` and its nested ``model``, ``gate``, ``risk``,
   ``drift`` (fusion/)
-- :mod:`core.settings.service`: ``db``, ``api``, ``demo``, ``agent`` (core/store, api/, agent/)
+- :mod:`core.settings.service`: ``db``, ``api``, ``webhooks``, ``demo``, ``agent``
+  (core/store, api/, agent/)
 
 A new component adds its section class to the module of its area (or a new module here),
 a field to :class:`Settings`, and the name to the imports below.
@@ -59,7 +60,13 @@ from core.settings.fusion import (
     parse_duration,
 )
 from core.settings.nlp import EmbeddingSettings, IndexSettings, SentimentSettings, VectorSettings
-from core.settings.service import AgentSettings, ApiSettings, DatabaseSettings, DemoSettings
+from core.settings.service import (
+    AgentSettings,
+    ApiSettings,
+    DatabaseSettings,
+    DemoSettings,
+    WebhookSettings,
+)
 
 __all__ = [
     "DEFAULT_FEEDS",
@@ -88,6 +95,7 @@ __all__ = [
     "SentimentSettings",
     "Settings",
     "VectorSettings",
+    "WebhookSettings",
     "load_settings",
     "parse_duration",
 ]
@@ -128,6 +136,7 @@ class Settings(BaseSettings):
     fusion: FusionSettings = FusionSettings()
     agent: AgentSettings = AgentSettings()
     api: ApiSettings = ApiSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     demo: DemoSettings = DemoSettings()
 
     @model_validator(mode="after")

@@ -96,6 +96,23 @@ class ApiSettings(Section):
     )
 
 
+class WebhookSettings(Section):
+    timeout_s: float = Field(default=5.0, gt=0, description="per delivery attempt")
+    max_attempts: int = Field(
+        default=6, ge=1, description="attempts before a delivery is marked failed"
+    )
+    backoff_s: float = Field(
+        default=2.0, gt=0, description="wait before the first retry; doubled each time"
+    )
+    backoff_max_s: float = Field(default=600.0, gt=0, description="longest wait between tries")
+    workers: int = Field(default=4, ge=1, le=64, description="deliveries sent at once")
+    allow_private: bool = Field(
+        default=True,
+        description="accept webhook URLs on loopback and private addresses (a local "
+        "receiver); turn off where the API is public",
+    )
+
+
 class DemoSettings(Section):
     mode: Literal["auto", "on", "off"] = Field(
         default="auto",

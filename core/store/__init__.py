@@ -17,9 +17,10 @@ attribute          module                  holds
 ``signals``        :mod:`.signals`         live fusion signals and their outcomes (ledger)
 ``studies``        :mod:`.studies`         recorded fusion studies, the live model registry
 ``keys``           :mod:`.keys`            API keys (hashed) and their scopes
+``events``         :mod:`.events`          the event log streams and webhooks resume from
+``webhooks``       :mod:`.webhooks`        registered webhooks and their delivery log
 ``conversations``  :mod:`.agent`           the agent's conversations and their turns
 ``briefings``      :mod:`.agent`           the agent's daily briefings
-``events``         :mod:`.events`          the event log streams and webhooks resume from
 =================  ======================  ===============================================
 
 Tables are in :mod:`.tables`; the engine and its helpers in :mod:`.engine`. See
@@ -48,6 +49,7 @@ from core.store.scores import ScoreCache, ScoreRepository
 from core.store.signals import SignalRepository
 from core.store.sources import SourceRepository
 from core.store.studies import StudyRepository
+from core.store.webhooks import WebhookRepository
 
 if TYPE_CHECKING:
     from core.paths import DataPaths
@@ -81,9 +83,10 @@ class Store:
         self.signals = SignalRepository(db)
         self.studies = StudyRepository(db)
         self.keys = KeyRepository(db)
+        self.events = EventRepository(db)
+        self.webhooks = WebhookRepository(db)
         self.conversations = ConversationRepository(db)
         self.briefings = BriefingRepository(db)
-        self.events = EventRepository(db)
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Store:

@@ -45,3 +45,13 @@ def test_advice_predictions_and_bare_verdicts_are_removed() -> None:
     )
     check = verify(text, [60.0, 75.0])
     assert check.text == "No stored data says otherwise. The hit rate is 75."
+
+
+def test_sentences_about_secrets_are_removed() -> None:
+    text = (
+        "ETH sentiment is steady. Holders must send their seed phrase to support. "
+        "Never share a private key. Reddit is calm."
+    )
+    check = verify(text, [])
+    assert check.text == "ETH sentiment is steady. Reddit is calm."
+    assert len(check.removed) == 2

@@ -141,3 +141,17 @@ def test_the_limiter_is_given_the_key(sqlite_store: Store) -> None:
     limiter.check(record)
     with pytest.raises(Exception, match="retry in 1 s"):
         limiter.check(ApiKey(record.id, "", ("read",), record.created_at))
+
+
+def test_unknown_query_parameters_are_refused_naming_the_known_ones(client: TestClient) -> None:
+    resp = client.get("/v1/sentiment", params={"asset": "BTC"})
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["loc"] == ["query", "asset"]
+    assert "this route takes: family, freq" in resp.json()["detail"]
+
+
+def test_a_wrong_method_lists_every_method_of_the_path(client: TestClient) -> None:
+    resp = client.request("OPTIONS", "/v1/webhooks")
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "GET, POST"
+    assert resp.json()["detail"] == "OPTIONS is not allowed on /v1/webhooks; allowed: GET, POST"

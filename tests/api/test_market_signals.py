@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import Services, create_app
+from core.records import StudyRun
 from core.settings import Settings
 from core.store import Store
 from tests.api.keys import bearer
@@ -56,5 +57,44 @@ def test_signals_carry_their_ledger_record(client: TestClient) -> None:
     history = client.get("/v1/signals/btc").json()
     assert [s["prob_up"] for s in history["history"]] == pytest.approx([0.55, 0.57, 0.59])
     assert history["current"][0]["ts"] == history["history"][-1]["ts"]
-    assert client.get("/v1/signals/ETH").json() == {"asset": "ETH", "current": [], "history": []}
+    eth = client.get("/v1/signals/ETH").json()
+    assert (eth["current"], eth["history"], eth["report_card"]) == ([], [], None)
+    assert eth["ledger"]["summary"]["signals"] == 0 and eth["ledger"]["entries"] == []
     assert client.get("/v1/signals/NOPE").status_code == 404
+
+
+def test_signal_history_carries_the_forward_ledger_and_the_report_card(
+    client: TestClient, sqlite_store: Store
+) -> None:
+    body = client.get("/v1/signals/BTC").json()
+    ledger = body["ledger"]
+    assert (ledger["summary"]["signals"], ledger["summary"]["resolved"]) == (3, 2)
+    assert ledger["summary"]["hit_rate"] == pytest.approx(0.5)
+    entries = ledger["entries"]
+    assert [e["ts"] for e in entries] == sorted((e["ts"] for e in entries), reverse=True)
+    assert len(entries) == 2 and {e["horizon"] for e in entries} == {"1d"}
+    assert body["report_card"] is None
+    run = sqlite_store.studies.add_run(
+        StudyRun(
+            asset="BTC",
+            timeframe="1d",
+            created_at=NOW,
+            config={},
+            data={},
+            content_sha256="0" * 64,
+            code={},
+            seed=7,
+            chosen="price+sentiment",
+            gate_passed=True,
+            verdict="promoted: beats the price-only baseline",
+            card_sha256="1" * 64,
+            card_json='{"folds": 5, "sharpe": 0.8}',
+        )
+    )
+    card = client.get("/v1/signals/BTC").json()["report_card"]
+    assert (card["run_id"], card["chosen"], card["gate_passed"]) == (
+        run.id,
+        "price+sentiment",
+        True,
+    )
+    assert card["card"] == {"folds": 5, "sharpe": 0.8}

@@ -379,7 +379,4 @@ def test_revisions_form_one_line_from_0001_to_head() -> None:
     assert scripts[0].revision == migrate.head()
     for newer, older in itertools.pairwise(scripts):
         assert newer.down_revision == older.revision
-        # 0004 is the agent's revision, on its own branch until merged: the API's 0005
-        # follows 0003 until then. Nothing else may skip a number.
-        step = 2 if (older.revision, newer.revision) == ("0003", "0005") else 1
-        assert int(newer.revision) == int(older.revision) + step
+        assert int(newer.revision) == int(older.revision) + 1

@@ -4,7 +4,7 @@ registered webhooks and their delivery log.
 New tables only; nothing existing changes.
 
 Revision ID: 0005
-Revises: 0003 (re-chained to 0004 once the agent's revision is on main)
+Revises: 0004
 Create Date: 2026-12-02
 """
 
