@@ -49,6 +49,8 @@ class Answer(BaseModel):
     freshness: dict[str, datetime | None] = Field(default_factory=dict)
     confidence: Confidence = "low"
     groundedness: float = 1.0
+    draft_groundedness: float | None = None  # the LLM's first draft, before removals
+    first_token_s: float | None = None
     notes: list[str] = Field(default_factory=list)
     tool_calls: list[ToolCall] = Field(default_factory=list)
     llm_calls: int = 0

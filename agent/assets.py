@@ -124,6 +124,15 @@ class Resolution:
 def resolve(question: str, covered: Collection[str]) -> Resolution:
     """The assets ``question`` names; ``covered``: symbols with stored documents."""
     out = Resolution()
+    for _, symbol, how in mentions(question):
+        out.add(symbol, how, covered)
+    if "ETH" in out.assets + out.not_covered and "ETC" not in out.assets + out.not_covered:
+        out.explanations.append("ETH is Ethereum; Ethereum Classic (ETC) is a different asset")
+    return out
+
+
+def mentions(question: str) -> list[tuple[int, str, str]]:
+    """Every asset mention in ``question`` as (position, symbol, how it was read), in order."""
     text = question
     names = sorted(
         ((n, a.symbol) for a in BUILTIN_ASSETS for n in a.names), key=lambda x: -len(x[0])
@@ -145,8 +154,4 @@ def resolve(question: str, covered: Collection[str]) -> Resolution:
                 found.append((m.start(), sym, f"{'cashtag' if cash else 'ticker'} {m.group(0)!r}"))
         elif cash or (word.isupper() and 3 <= len(word) <= 6 and sym not in _ACRONYMS):
             found.append((m.start(), sym, f"{'cashtag' if cash else 'ticker'} {m.group(0)!r}"))
-    for _, symbol, how in sorted(found):
-        out.add(symbol, how, covered)
-    if "ETH" in out.assets + out.not_covered and "ETC" not in out.assets + out.not_covered:
-        out.explanations.append("ETH is Ethereum; Ethereum Classic (ETC) is a different asset")
-    return out
+    return sorted(found)

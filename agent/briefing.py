@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.charts import bar_chart, line_chart
 from agent.errors import AgentInputError
+from agent.grounding import clean_links
 from agent.prompt import fmt
 from core.store.agent import Briefing
 from core.times import ensure_utc
@@ -129,7 +130,7 @@ def _data_uri(svg: str) -> str:
 
 def _cite_md(c: dict[str, Any]) -> str:
     when = c["published_at"].strftime("%Y-%m-%d %H:%M") if c.get("published_at") else ""
-    title = c["title"].replace("[", "(").replace("]", ")").replace("\n", " ")
+    title = clean_links(c["title"], []).replace("[", "(").replace("]", ")").replace("\n", " ")
     link = f"[{title}]({c['url']})" if c.get("url", "").startswith("http") else title
     extra = f", sentiment {c['sentiment']:+.2f}" if c.get("sentiment") is not None else ""
     return f"- {link} ({c['source']}, {when}{extra})"
@@ -180,7 +181,7 @@ _CSS = (
 
 def _cite_html(c: dict[str, Any]) -> str:
     when = c["published_at"].strftime("%Y-%m-%d %H:%M") if c.get("published_at") else ""
-    title = escape(c["title"])
+    title = escape(clean_links(c["title"], []))
     url = c.get("url") or ""
     head = f'<a href="{escape(url)}">{title}</a>' if url.startswith("http") else title
     extra = f", sentiment {c['sentiment']:+.2f}" if c.get("sentiment") is not None else ""

@@ -64,7 +64,9 @@ def gather(
         for c in out.get("citations", []):
             if c["id"] not in seen_docs:
                 seen_docs.add(c["id"])
-                g.citations.append(Citation(**c))
+                # a scraped title is text too: no links or images ride along in it
+                title = " ".join(grounding.clean_links(c["title"], []).split())
+                g.citations.append(Citation(**(c | {"title": title})))
         g.snippets += [s for s in out.get("snippets", []) if s["id"] in seen_docs]
         for reason in out.get("reasons", []):
             g.notes.append(f"{args.get('asset', '')} gate: {reason}".strip())
@@ -112,6 +114,7 @@ def write_narrative(
     canary: str,
     allowed: list[float],
     days: list[str],
+    owners: list[tuple[float, str | None]] | None = None,
     max_calls: int,
     token_budget: int,
     deadline: float,
@@ -144,7 +147,7 @@ def write_narrative(
             out.notes.append("the model echoed its system prompt: template narrative")
             break
         text = _whole_sentences(grounding.clean_links(text, urls))
-        check = grounding.verify(text, allowed, days)
+        check = grounding.verify(text, allowed, days, owners)
         if attempt == 0:
             out.draft_groundedness = check.groundedness
         out.removed += check.removed

@@ -91,6 +91,11 @@ def route(question: str, covered: list[str], previous: Route | None = None) -> R
     future = bool(_FUTURE.search(question))
     if res.not_covered and not assets:
         return Route("not_covered", {"assets": res.not_covered}, res, future, followup)
+    if kind == "compare" and len(assets) == 1 and previous is not None:
+        # "compare it with BTC": the previous turn's asset is the other side
+        assets = list(dict.fromkeys([*previous.resolution.assets, *assets]))
+        followup = True
+    res.assets = assets  # what the turn is about, follow-ups included: the next turn's base
     if kind == "compare" or (kind is None and len(assets) >= 2):
         if len(assets) >= 2:
             return Route(

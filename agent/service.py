@@ -166,13 +166,12 @@ class Agent:
             finally:
                 push(None)
 
-        task = loop.run_in_executor(None, work)
+        loop.run_in_executor(None, work)
         try:
             while (event := await queue.get()) is not None:
                 yield event
         finally:
-            cancel.set()
-            await asyncio.shield(task) if task.done() else None
+            cancel.set()  # the generation loop checks it on every token and stops
 
     # --- internals ----------------------------------------------------------------------
 
@@ -258,9 +257,9 @@ class Agent:
                 "signal's measured ledger record is given instead"
             )
         window = [v for k, v in q.model_dump().items() if k.endswith("hours")]
-        allowed = compose.grounding.allowed_numbers(
-            g.figures, [*window, *(w / 24 for w in window), 0, 1, 100]
-        )
+        extra = [*window, *(w / 24 for w in window), 0, 1, 100]
+        allowed = compose.grounding.allowed_numbers(g.figures, extra)
+        owners = compose.grounding.owners_of(g.figures, extra)
         days = [when.date().isoformat()] + [
             c.published_at.date().isoformat() for c in g.citations if c.published_at
         ]
@@ -279,6 +278,7 @@ class Agent:
                 future=future,
                 canary=self.canary,
                 allowed=allowed,
+                owners=owners,
                 days=days,
                 max_calls=self.settings.max_llm_calls,
                 token_budget=self.settings.token_budget,
@@ -296,6 +296,7 @@ class Agent:
                 future=future,
                 canary=self.canary,
                 allowed=allowed,
+                owners=owners,
                 days=days,
                 max_calls=0,
                 token_budget=0,
@@ -308,7 +309,7 @@ class Agent:
             )
         if n.first_token_s is not None:
             notes.append(f"time to first token {n.first_token_s:.2f} s")
-        check = compose.grounding.verify(n.text, allowed, days)
+        check = compose.grounding.verify(n.text, allowed, days, owners)
         return Answer(
             question=question,
             kind=kind,
@@ -320,6 +321,8 @@ class Agent:
             freshness=g.freshness,
             confidence=compose.confidence(g, when),
             groundedness=check.groundedness,
+            draft_groundedness=n.draft_groundedness if n.llm_calls else None,
+            first_token_s=n.first_token_s,
             notes=notes + n.notes,
             tool_calls=g.calls,
             llm_calls=n.llm_calls,

@@ -105,7 +105,7 @@ def sentiment_index(deps: ToolDeps, a: WindowArgs, asof: datetime) -> dict[str, 
         limit=MAX_WINDOW_H,
         now=asof,
     )
-    points = [s.point for s in served if s.point.asof <= asof and s.point.n_docs >= 0]
+    points = [s.point for s in served if s.point.asof <= asof]
     if not points:
         return {"figures": [], "fresh": None, "note": f"no sentiment for {a.asset} in the window"}
     last, first = points[-1], points[0]

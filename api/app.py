@@ -27,10 +27,14 @@ from api.metrics import RequestMetrics, app_registry
 from api.metrics import router as metrics_router
 from api.params import no_unknown_query
 from api.routes import (
+    briefings,
+    chat,
+    completions,
     dashboard,
     documents,
     health,
     market,
+    queries,
     search,
     sentiment,
     signals,
@@ -101,9 +105,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     }
     app.include_router(streams.router, responses=keyed)  # before /v1/sentiment/{asset}
     app.include_router(webhooks.router, responses=keyed)
-    for module in (sentiment, documents, search, sources, market, signals):
+    for module in (sentiment, documents, search, sources, market, signals, briefings, queries):
         app.include_router(
             module.router, dependencies=[Depends(require_scope("read"))], responses=keyed
+        )
+    for module in (chat, completions):
+        app.include_router(
+            module.router, dependencies=[Depends(require_scope("chat"))], responses=keyed
         )
     app.include_router(health.router)  # no key: probes and monitors
     app.include_router(metrics_router)

@@ -20,6 +20,7 @@ from core.errors import UserFacingError
 from core.settings import ConfigError, Settings, load_settings
 from cryptosense import __version__
 from cryptosense.commands import (
+    agent,
     ask,
     backfill,
     brief,
@@ -60,6 +61,7 @@ COMMANDS = (
     fusion,
     ask,
     brief,
+    agent,
 )
 
 

@@ -7,7 +7,8 @@ trained in about a minute) and the FastAPI app. The API is up at once; points ap
 as the first documents are scored. When the lifecycle says a better model is due, the
 pipeline trains it in a background thread and switches once it has scored everything. Each
 step also gives :class:`fusion.live.FusionJob` its turn: the current fusion signal of every
-covered asset on its own schedule, stored, and the forward ledger updated.
+covered asset on its own schedule, stored, and the forward ledger updated; and once a day the
+agent's daily briefing of the day before (:mod:`agent.briefing`).
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ class Pipeline:
         embedded = self._embed(self.model().version)
         signals = self._signal()
         published = self._publish(self.model().version)
+        briefed = self._brief()
         self.status.scored += scored
         self.status.last_step_at = utcnow().isoformat()
         return {
@@ -162,6 +164,7 @@ class Pipeline:
             "embedded": embedded,
             "signals": signals,
             "published": published,
+            "briefed": briefed,
         }
 
     def _publish(self, model_version: str) -> int:
@@ -196,6 +199,27 @@ class Pipeline:
         for problem in report.errors:  # one asset's bad data or model; the others went on
             self._report_error(f"fusion: {problem}")
         return report.stored
+
+    def _brief(self) -> int:
+        """Yesterday's (UTC) daily briefing, once: made and stored on the first step after
+        the day closed (1), else nothing (0). A failure is reported, like fusion's."""
+        from datetime import timedelta
+
+        day = (utcnow() - timedelta(days=1)).date()
+        try:
+            if self.store.briefings.get(day) is not None:
+                return 0
+            from agent.briefing import make_briefing
+            from agent.service import Agent
+
+            agent = Agent.from_settings(self.settings, self.store, llm=False)
+            self.store.briefings.put(make_briefing(agent, day))
+        except Exception as err:  # visible in /healthz; collecting goes on
+            log.exception("daily briefing failed")
+            self._report_error(f"briefing: {type(err).__name__}: {err}")
+            return 0
+        log.info("daily briefing for %s stored", day)
+        return 1
 
     def _report_error(self, message: str) -> None:
         if message not in self.status.errors:

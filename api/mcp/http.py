@@ -17,6 +17,8 @@ from mcp.server import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agent.service import Agent
+from api.agent_deps import agent_of
 from api.auth import authorize
 from api.deps import Services
 from api.mcp.server import build_server
@@ -68,7 +70,10 @@ def install(app: FastAPI, settings: Settings) -> MCPServer:
         current: Services = app.state.services
         return current
 
-    server = build_server(services, settings)
+    def agent() -> Agent:
+        return agent_of(app.state, services())
+
+    server = build_server(services, settings, agent)
     server.streamable_http_app(
         streamable_http_path=PATH, stateless_http=True, host=settings.api.host
     )  # builds the session manager (and its DNS-rebinding guard for a loopback host)

@@ -9,7 +9,7 @@ service that is off) is raised here as :class:`ReadError` with the route's own m
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from fastapi import HTTPException
@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 
 from api.deps import Services
-from api.routes import documents, market, search, sentiment, signals
+from api.routes import briefings, documents, market, search, sentiment, signals
 from core.assets import require_known_asset
 from core.errors import UserFacingError
 from core.records import Frequency
@@ -185,3 +185,28 @@ class Reads:
                 market.price_series(store, self._settings.prices, asset, timeframe, limit)
             )
         )
+
+    def briefings(self) -> dict[str, Any]:
+        return guarded(lambda: _json(briefings.list_briefings(self._services().store)))
+
+    def briefing(self, day: str | None = None) -> dict[str, Any]:
+        """One day's briefing as Markdown (the newest when ``day`` is None)."""
+        store = self._services().store
+
+        def read() -> dict[str, Any]:
+            if day is None:
+                listed = store.briefings.list()
+                if not listed:
+                    raise ReadError("no briefing stored yet")
+                wanted = listed[0].day
+            else:
+                try:
+                    wanted = date.fromisoformat(day.strip())
+                except ValueError as err:
+                    raise ReadError(f"day: {day!r} is not a date (YYYY-MM-DD)") from err
+            b = store.briefings.get(wanted)
+            if b is None:
+                raise ReadError(f"no briefing for {wanted.isoformat()} (see briefings)")
+            return {"day": b.day.isoformat(), "asof": b.asof.isoformat(), "markdown": b.markdown}
+
+        return guarded(read)

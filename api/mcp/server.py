@@ -10,6 +10,7 @@ client can read the short catalogue first instead of every schema. Every tool on
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +21,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from agent.service import Agent
+from agent.tools import TOOLS, ToolSpec, specs
 from api.deps import Services
 from api.mcp.reads import ReadError, Reads
+from core.errors import UserFacingError
 from core.settings import Settings
+from core.times import parse_utc
+
+TOOL_ARGS = {name: t.args for name, t in TOOLS.items()}
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +59,13 @@ def _call(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         raise ToolError(str(err)) from err
 
 
-def build_server(services: Callable[[], Services], settings: Settings) -> MCPServer:
-    """The server over ``services()`` (looked up on each call) and the settings' sections."""
+def build_server(
+    services: Callable[[], Services],
+    settings: Settings,
+    agent: Callable[[], Agent] | None = None,
+) -> MCPServer:
+    """The server over ``services()`` (looked up on each call) and the settings' sections;
+    with ``agent``, the agent's read-only tools too (category ``agent``)."""
     reads = Reads(services, settings)
     server: MCPServer = MCPServer(
         "cryptosense", instructions=INSTRUCTIONS, version=_version(), log_level="WARNING"
@@ -91,8 +103,8 @@ def build_server(services: Callable[[], Services], settings: Settings) -> MCPSer
     def assets() -> dict[str, Any]:
         return _call(reads.assets)
 
-    @tool("sentiment", "Sentiment index of one asset (as-of points, oldest first).")
-    def sentiment_index(
+    @tool("sentiment", "Sentiment index series of one asset (as-of points, oldest first).")
+    def sentiment_series(
         asset: Asset,
         freq: Literal["1h", "1d"] = "1h",
         family: Literal["all", "news", "reddit"] = "all",
@@ -137,7 +149,77 @@ def build_server(services: Callable[[], Services], settings: Settings) -> MCPSer
     ) -> dict[str, Any]:
         return _call(lambda: reads.documents(asset, since, limit))
 
+    @tool("briefings", "Stored daily briefings, newest first.")
+    def briefings() -> dict[str, Any]:
+        return _call(reads.briefings)
+
+    @tool("briefings", "One day's briefing as Markdown (default: the newest).")
+    def briefing(
+        day: Annotated[str | None, Field(description="YYYY-MM-DD")] = None,
+    ) -> dict[str, Any]:
+        return _call(lambda: reads.briefing(day))
+
+    if agent is not None:
+        for spec in specs():  # the agent itself is built on the first call
+            _add_agent_tool(server, agent, spec, catalogue)
     return server
+
+
+def short(text: str, limit: int = 80) -> str:
+    """The first sentence of ``text``, one line, at most ``limit`` characters."""
+    line = " ".join(text.replace("``", "").split())
+    line = line.split(". ")[0].rstrip(".")
+    if len(line) > limit:
+        line = line[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return line + ("" if line.endswith("…") else ".")
+
+
+def _add_agent_tool(
+    server: MCPServer, agent: Callable[[], Agent], spec: ToolSpec, catalogue: list[ToolEntry]
+) -> None:
+    """One of the agent's tools, its arguments those of the agent's own model plus ``asof``;
+    the agent validates them again (allow-list, ranges, covered asset)."""
+    name = spec.name
+    model = TOOL_ARGS[name]
+    params = [
+        inspect.Parameter(
+            field,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=inspect.Parameter.empty if info.is_required() else info.get_default(),
+            annotation=Annotated[info.annotation, info],
+        )
+        for field, info in model.model_fields.items()
+    ]
+    params.append(
+        inspect.Parameter(
+            "asof",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[str | None, Field(description="ISO 8601; default: now")],
+        )
+    )
+
+    def run(**kwargs: Any) -> dict[str, Any]:
+        asof = kwargs.pop("asof", None)
+        try:
+            when = parse_utc(asof) if asof else None
+            return agent().call_tool(name, kwargs, asof=when)
+        except UserFacingError as err:  # AgentInputError, TimeParseError: the reason
+            raise ToolError(str(err)) from err
+
+    run.__name__ = name
+    run.__signature__ = inspect.Signature(params, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
+    category = "agent"
+    description = short(spec.description)
+    catalogue.append(ToolEntry(name, category, description))
+    server.add_tool(
+        run,
+        name=name,
+        title=f"{category}: {name} ({spec.category})",
+        description=description,
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+        meta={"category": category, "topic": spec.category},
+    )
 
 
 def _version() -> str:

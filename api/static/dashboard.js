@@ -218,11 +218,34 @@ function renderMarkdown(md, box) {
   }
 }
 
+// Inline Markdown: **bold**, [text](http(s) link) and ![alt](data:image/...) charts; the
+// rest is text. Link and image targets are checked, never trusted.
+const INLINE = /(!?\[[^\]]*\]\([^)\s]+\)|\*\*[^*]+\*\*)/;
+const SAFE_IMAGE = /^data:image\/(svg\+xml|png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/;
+
 function inline(node, text) {
-  text.split(/(\*\*[^*]+\*\*)/).forEach(part => {
-    if (/^\*\*[^*]+\*\*$/.test(part)) node.appendChild(el("strong", part.slice(2, -2)));
-    else if (part) node.appendChild(document.createTextNode(part));
-  });
+  for (const part of text.split(INLINE)) {
+    if (!part) continue;
+    const bold = /^\*\*([^*]+)\*\*$/.exec(part);
+    const link = /^(!?)\[([^\]]*)\]\(([^)\s]+)\)$/.exec(part);
+    if (bold) {
+      node.appendChild(el("strong", bold[1]));
+    } else if (link && link[1] === "!" && SAFE_IMAGE.test(link[3])) {
+      const img = el("img");
+      img.src = link[3];
+      img.alt = link[2];
+      img.className = "briefing-chart";
+      node.appendChild(img);
+    } else if (link && !link[1] && safeHref(link[3])) {
+      const a = el("a", link[2]);
+      a.href = safeHref(link[3]);
+      a.rel = "noopener noreferrer";
+      a.target = "_blank";
+      node.appendChild(a);
+    } else {
+      node.appendChild(document.createTextNode(part));
+    }
+  }
   return node;
 }
 

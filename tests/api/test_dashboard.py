@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import Services, create_app
+from agent.briefing import make_briefing
+from agent.llm import LlamaCppChat
 from core.settings import Settings
 from core.store import Store
-from tests.api.live import HOSTILE_TITLE, NOW, seed, serve_app
+from tests.api.agent_app import agent_app
+from tests.api.live import HOSTILE_TITLE, NOW, serve_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -26,12 +28,9 @@ def key(sqlite_store: Store) -> str:
 
 
 @pytest.fixture
-def base_url(settings: Settings, sqlite_store: Store) -> Iterator[str]:
-    seed(sqlite_store)
-    services = Services(
-        store=sqlite_store, model_version=sqlite_store.scores.latest_version, clock=lambda: NOW
-    )
-    with serve_app(create_app(settings, services=services)) as url:
+def base_url(settings: Settings, sqlite_store: Store, tiny: LlamaCppChat) -> Iterator[str]:
+    with agent_app(settings, sqlite_store, tiny) as (app, agent), serve_app(app) as url:
+        sqlite_store.briefings.put(make_briefing(agent, NOW.date()))
         yield url
 
 
@@ -108,6 +107,42 @@ def test_dashboard_draws_charts_signals_and_stories_from_the_api(
     assert first.locator("a").inner_text() == HOSTILE_TITLE  # shown as text, not markup
     assert page.evaluate("document.body.dataset.pwned") is None
     assert page.locator("#stories img").count() == 0
-    assert "briefing" not in page.inner_text("#status")
+    assert page.inner_text("#briefing-day") == NOW.date().isoformat()
+    briefing = page.locator("#briefing")
+    assert briefing.locator("h4").count() >= 2  # "## BTC", "## ETH": one section per asset
+    assert briefing.locator("img.briefing-chart").count() >= 2  # charts from data: URIs
+    assert briefing.locator("a[href^='https://news.example.com/']").count() >= 5
+    assert page.locator("#briefing img:not(.briefing-chart)").count() == 0
     assert errors == []
     assert page.evaluate("localStorage.getItem('cryptosense.apiKey')") == key
+
+
+def test_chat_box_streams_the_answer_with_its_sources(base_url: str, page: Any, key: str) -> None:
+    page.goto(f"{base_url}/dashboard")
+    page.evaluate(f"localStorage.setItem('cryptosense.apiKey', {key!r})")
+    page.reload()
+    page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    page.evaluate(
+        """() => {
+          window.__growth = [];
+          const log = document.getElementById("chat-log");
+          new MutationObserver(() => {
+            const a = log.querySelector(".answer");
+            if (a) window.__growth.push(a.textContent.length);
+          }).observe(log, {subtree: true, childList: true, characterData: true});
+        }"""
+    )
+    page.fill("#chat-input", "What is driving ETH sentiment this week?")
+    page.click("#chat-send")
+    page.wait_for_selector(".turn[data-state=streaming]", timeout=10_000)
+    page.wait_for_selector(".turn[data-state=done]", timeout=120_000)
+    turn = page.locator(".turn").first
+    assert turn.locator(".question").inner_text() == "What is driving ETH sentiment this week?"
+    assert turn.locator(".answer").inner_text().strip()
+    assert turn.locator(".figures li").count() >= 1
+    cites = turn.locator(".citations a")
+    assert cites.count() >= 1
+    assert (cites.first.get_attribute("href") or "").startswith("https://news.example.com/eth/")
+    growth = page.evaluate("window.__growth")
+    assert len(set(growth)) >= 3, growth  # the text grew token by token before the answer
+    assert page.locator("#status.error").count() == 0
