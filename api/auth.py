@@ -21,7 +21,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep
+from api.deps import Services
 from api.problems import problem_responses
 from core.store.keys import ApiKey, KeyRepository
 
@@ -86,8 +86,8 @@ def _unauthorized(detail: str) -> HTTPException:
 
 async def authenticate(
     request: Request,
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    services: Services,
+    credentials: HTTPAuthorizationCredentials | None,
 ) -> ApiKey:
     """The caller's key (401 without a valid one); kept on ``request.state.api_key``."""
     token = credentials.credentials.strip() if credentials is not None else ""
@@ -108,24 +108,38 @@ async def authenticate(
 
 
 def require_scope(scope: str) -> Callable[..., Awaitable[ApiKey]]:
-    """A dependency: the caller's key, which must carry ``scope`` (or ``admin``)."""
+    """A dependency: the caller's key, which must carry ``scope`` (or ``admin``), within its
+    rate limit. One dependency over the bearer scheme (which documents the security in
+    OpenAPI): every nested one costs each request."""
 
-    async def check(request: Request, key: Annotated[ApiKey, Depends(authenticate)]) -> ApiKey:
-        if not key.allows(scope):
-            raise HTTPException(
-                403,
-                f"API key {key.id} lacks the {scope!r} scope (it has: {', '.join(key.scopes)})",
-                headers={
-                    "WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'
-                },
-            )
-        limiter = getattr(request.app.state, "limiter", None)
-        if limiter is not None:
-            limiter.check(key)
-        return key
+    async def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> ApiKey:
+        return await authorize(request, request.app.state.services, credentials, scope)
 
     check.__name__ = f"require_{scope}"
     return check
+
+
+async def authorize(
+    request: Request,
+    services: Services,
+    credentials: HTTPAuthorizationCredentials | None,
+    scope: str,
+) -> ApiKey:
+    """:func:`authenticate`, then the scope (403) and the key's rate limit (429)."""
+    key = await authenticate(request, services, credentials)
+    if not key.allows(scope):
+        raise HTTPException(
+            403,
+            f"API key {key.id} lacks the {scope!r} scope (it has: {', '.join(key.scopes)})",
+            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
+        )
+    limiter = getattr(request.app.state, "limiter", None)
+    if limiter is not None:
+        limiter.check(key)
+    return key
 
 
 ReadKey = Annotated[ApiKey, Depends(require_scope("read"))]

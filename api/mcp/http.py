@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.service import Agent
 from api.agent_deps import agent_of
-from api.auth import authenticate, require_scope
+from api.auth import authorize
 from api.deps import Services
 from api.mcp.server import build_server
 from api.problems import problem
@@ -36,7 +36,7 @@ class KeyGuard:
 
     def __init__(self, app: ASGIApp, scope: str = SCOPE) -> None:
         self.app = app
-        self.check = require_scope(scope)
+        self.scope = scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,8 +52,7 @@ class KeyGuard:
             else None
         )
         try:
-            key = await authenticate(request, services, credentials)
-            await self.check(request, key)
+            await authorize(request, services, credentials, self.scope)
         except HTTPException as err:
             detail = err.detail if isinstance(err.detail, str) else str(err.detail)
             await problem(request, err.status_code, detail, headers=err.headers)(

@@ -48,8 +48,9 @@ async def events_for(
     while not sub.dropped:
         if not sub.queue:
             sub.ready.clear()
-            try:
-                await asyncio.wait_for(sub.ready.wait(), KEEPALIVE_S)
+            try:  # asyncio.timeout, not wait_for: no task per wait (2,000 waiters per event)
+                async with asyncio.timeout(KEEPALIVE_S):
+                    await sub.ready.wait()
             except TimeoutError:
                 yield None, None
                 continue
