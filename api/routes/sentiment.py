@@ -89,13 +89,24 @@ async def get_sentiment_series(
     """Complete buckets as stored (final, as-of their end) and the still-open bucket computed
     now (``partial: true``), oldest first. The window ``[start, end)`` is half-open: an equal
     start and end is an empty window (no points), an end before the start is a 422. An
-    answer may be reused for up to ``api.cache_s`` seconds while the index is unchanged (the
-    open bucket's ``asof`` says when it was computed)."""
+    answer may be reused for up to ``api.cache_s`` seconds while the index and the model are
+    unchanged (the open bucket's ``asof`` says when it was computed)."""
     if start is not None and end is not None and end < start:
         raise invalid(("query", "end"), "must not be before start")
-    key = ("series", asset.upper(), freq, family, start, end, limit, _index_version(request))
-    cache: AnswerCache = request.app.state.answers
     services: Services = request.app.state.services
+    version = services.model_version()  # a model switch changes every answer at once
+    key = (
+        "series",
+        asset.upper(),
+        freq,
+        family,
+        start,
+        end,
+        limit,
+        version,
+        _index_version(request),
+    )
+    cache: AnswerCache = request.app.state.answers
     index_settings = request.app.state.settings.index
 
     def compute() -> bytes:
@@ -103,7 +114,7 @@ async def get_sentiment_series(
             asset=require_known_asset(services.store, asset),
             store=services.store,
             index_settings=index_settings,
-            model_version=services.model_version(),
+            model_version=version,
             clock=services.clock,
             freq=freq,
             family=family,

@@ -141,6 +141,20 @@ def test_sentiment_series_serves_stored_buckets_then_the_open_one_as_partial(
     assert last["value"] == pytest.approx(0.8)
 
 
+def test_a_model_switch_is_served_at_once_despite_the_answer_cache(
+    settings: Settings, store: Store
+) -> None:
+    """The cached answer is keyed by the model too: after the service switches models the
+    next request answers with the new one (it had served the old one for ``cache_s``)."""
+    _btc_history(store)
+    serving = [MV]
+    with client_for(settings, store, model_version=lambda: serving[0]) as client:
+        assert client.get("/v1/sentiment/BTC").json()["model_version"] == MV
+        serving[0] = "api-test-model-2"  # nothing scored by it yet: an empty series
+        body = client.get("/v1/sentiment/BTC").json()
+    assert body["model_version"] == "api-test-model-2" and body["points"] == []
+
+
 def test_sentiment_series_filters_by_family_and_day_frequency(
     client: TestClient, sqlite_store: Store
 ) -> None:
