@@ -36,7 +36,7 @@ def ensure_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def parse_utc(value: str | datetime | date) -> datetime:
+def parse_utc(value: object) -> datetime:
     """An ISO 8601 date (midnight UTC) or date-time (naive = UTC, ``Z`` allowed) as UTC.
 
     Raises :class:`TimeParseError` with a message fit to show a user for anything else,
@@ -47,6 +47,11 @@ def parse_utc(value: str | datetime | date) -> datetime:
         parsed = ensure_utc(value)
     elif isinstance(value, date):
         parsed = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif not isinstance(value, str):
+        raise TimeParseError(
+            f"a {type(value).__name__} is not a time; use an ISO 8601 string, "
+            "e.g. 2024-03-05T12:00:00Z"
+        )
     else:
         text = value.strip()
         if not text:

@@ -40,3 +40,10 @@ def test_datetime_and_date_objects_are_accepted() -> None:
     assert parse_utc(date(2024, 1, 1)) == datetime(2024, 1, 1, tzinfo=UTC)
     assert parse_utc(MIN_TIME) == MIN_TIME
     assert parse_utc(MAX_TIME) == MAX_TIME
+
+
+@pytest.mark.parametrize("value", [{}, [], 20240305, None])
+def test_json_values_that_are_not_strings_are_refused_with_a_message(value: object) -> None:
+    # A JSON body's "asof": {} reached this as a dict and raised AttributeError (a 500).
+    with pytest.raises(TimeParseError, match="is not a time"):
+        parse_utc(value)
