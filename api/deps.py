@@ -11,6 +11,7 @@ fixed clock) instead of patching. Routes get the settings section they use, neve
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,7 +59,9 @@ class Services:
         store = build_store(settings.db, settings.paths)
         return cls(
             store=store,
-            model_version=store.scores.latest_version,
+            # Asked on every cached answer (it is part of the key): a query at most once per
+            # api.cache_s, the staleness the answer cache already allows.
+            model_version=recent(store.scores.latest_version, settings.api.cache_s),
             search=vector_search(settings),
         )
 
@@ -66,6 +69,24 @@ class Services:
         if self.search is not None:
             self.search.close()
         self.store.close()
+
+
+def recent(ask: Callable[[], str | None], ttl_s: float) -> Callable[[], str | None]:
+    """``ask``, called again only when its last answer is ``ttl_s`` seconds old (every time
+    when ``ttl_s`` is 0)."""
+    if ttl_s <= 0:
+        return ask
+    asked_at = float("-inf")
+    answer: str | None = None
+
+    def get() -> str | None:
+        nonlocal asked_at, answer
+        now = time.monotonic()
+        if now - asked_at >= ttl_s:
+            answer, asked_at = ask(), now
+        return answer
+
+    return get
 
 
 def vector_search(settings: Settings) -> VectorSearch | None:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from api.answers import AnswerCache
+from api.deps import recent
 
 
 def test_many_callers_of_a_new_key_share_one_computation() -> None:
@@ -79,3 +80,18 @@ def test_zero_ttl_computes_every_time() -> None:
 
     asyncio.run(run())
     assert len(n) == 3
+
+
+def test_the_served_model_is_asked_at_most_once_per_cache_period() -> None:
+    """Part of every answer's key, so the store is asked at most once per ``cache_s``."""
+    asked = []
+
+    def latest() -> str:
+        asked.append(1)
+        return f"model-{len(asked)}"
+
+    version = recent(latest, 0.2)
+    assert [version() for _ in range(50)] == ["model-1"] * 50
+    time.sleep(0.25)
+    assert version() == "model-2" and len(asked) == 2
+    assert recent(latest, 0)() == "model-3"  # 0: every time
