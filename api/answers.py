@@ -2,12 +2,12 @@
 
 An answer is kept under its route, parameters, the served model and the index version (the
 newest event in the event log: the pipeline publishes one whenever an asset's newest point
-changes), so a published update or a model switch is a new key and is computed at once. Within a version an answer is fresh
-for ``api.cache_s`` seconds; after that the old answer is still served while one refresh
-runs (stale-while-revalidate), so callers never queue behind a recomputation, and a key
-computed for the first time is computed once however many callers ask at the same moment
-(single flight). A cached answer skips everything but the key check: the database, the index
-computation and the JSON encoding.
+changes), so a published update or a model switch is a new key and is computed at once.
+Within a version an answer is fresh for ``api.cache_s`` seconds; after that the old answer
+is still served while one refresh runs (stale-while-revalidate), so callers never queue
+behind a recomputation, and a key computed for the first time is computed once however many
+callers ask at the same moment (single flight). A cached answer skips everything but the key
+check: the database, the index computation and the JSON encoding.
 """
 
 from __future__ import annotations
